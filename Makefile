@@ -1,0 +1,72 @@
+# Zeeguu gamification service. `make run` serves a demo site; `make test` runs the suite on
+# SQLite and on MariaDB. Everything is installed into .venv by these targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# MariaDB used by `make test` (pytest creates and drops test_zeeguu in it).
+MARIADB_URL ?= mysql://root@127.0.0.1:3306/zeeguu
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-mariadb lint install system-deps mariadb-up demo bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+# mysqlclient compiles against MariaDB's client library; install it when it is missing.
+system-deps:
+	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
+		echo "Installing libmariadb-dev and pkg-config (needed to build mysqlclient)..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; \
+	fi
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py loaddata default_badges
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-mariadb
+
+test-sqlite: install
+	@echo "=== Test suite on SQLite ==="
+	@start=$$(date +%s); \
+	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	echo "SQLite run took $$(( $$(date +%s) - start ))s"; exit $$status
+
+test-mariadb: install
+	@echo "=== Test suite on MariaDB ==="
+	@if ! bash .ci/mariadb-up; then \
+		echo "SKIPPED: no MariaDB could be reached or started on 127.0.0.1:3306; the MariaDB run (and its concurrency tests) did not happen."; \
+		exit 0; \
+	fi; \
+	start=$$(date +%s); \
+	DATABASE_URL=$(MARIADB_URL) $(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
+	echo "MariaDB run took $$(( $$(date +%s) - start ))s"; exit $$status
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+mariadb-up:
+	@bash .ci/mariadb-up
+
+demo: install
+	DEBUG=1 $(PY) manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,28 @@
+from gamification.models.activity import ActivityEvent, EventType, FirstOccurrence, PracticeKind
+from gamification.models.badges import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
+from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
+from gamification.models.friends import FriendRequest, Friendship
+from gamification.models.languages import Language
+from gamification.models.streaks import LanguageStreak, PracticeDay
+from gamification.models.users import User
+
+__all__ = [
+    "ActivityEvent",
+    "ActivityType",
+    "AwardMechanism",
+    "Badge",
+    "Classroom",
+    "ClassroomMembership",
+    "ClassroomRole",
+    "EventType",
+    "FirstOccurrence",
+    "FriendRequest",
+    "Friendship",
+    "Language",
+    "LanguageStreak",
+    "PracticeDay",
+    "PracticeKind",
+    "User",
+    "UserBadge",
+    "UserMetric",
+]

@@ -1,0 +1,111 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class AwardMechanism(models.TextChoices):
+    COUNTER = "COUNTER", "Counter (only grows)"
+    GAUGE = "GAUGE", "Gauge (mirrors a current state, can fall)"
+    ONE_TIME = "ONE_TIME", "One time (achieved or not)"
+
+
+class ActivityTypeManager(models.Manager):
+    def get_by_natural_key(self, code: str) -> "ActivityType":
+        return self.get(code=code)
+
+
+class ActivityType(models.Model):
+    """What is measured. The set of codes is known to the code (gamification.rules)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=60)
+    description = models.CharField(max_length=255, blank=True)
+    award_mechanism = models.CharField(max_length=10, choices=AwardMechanism.choices)
+
+    objects = ActivityTypeManager()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def natural_key(self) -> tuple[str]:
+        return (self.code,)
+
+
+class BadgeManager(models.Manager):
+    def get_by_natural_key(self, activity_type_code: str, level: int) -> "Badge":
+        return self.get(activity_type__code=activity_type_code, level=level)
+
+
+class Badge(models.Model):
+    """One level of an activity type."""
+
+    activity_type = models.ForeignKey(ActivityType, on_delete=models.CASCADE, related_name="badges")
+    level = models.PositiveSmallIntegerField()
+    threshold = models.PositiveIntegerField()
+    name = models.CharField(max_length=60)
+    unachieved_description = models.CharField(max_length=255)
+    achieved_description = models.CharField(max_length=255)
+    # Base name of a bundled SVG in static/gamification/badges/, or empty when uploaded.
+    icon = models.CharField(max_length=60, blank=True)
+    icon_upload = models.ImageField(upload_to="badge-icons/", blank=True)
+
+    objects = BadgeManager()
+
+    class Meta:
+        ordering = ["activity_type_id", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity_type", "level"], name="badge_unique_level"),
+            models.CheckConstraint(condition=Q(level__gte=1), name="badge_level_positive"),
+            models.CheckConstraint(condition=Q(threshold__gte=1), name="badge_threshold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (level {self.level})"
+
+    def natural_key(self) -> tuple[str, int]:
+        return (*self.activity_type.natural_key(), self.level)
+
+    natural_key.dependencies = ["gamification.activitytype"]
+
+
+class UserMetric(models.Model):
+    """How far a user got in one activity type. One row per (user, type)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="metrics")
+    activity_type = models.ForeignKey(ActivityType, on_delete=models.CASCADE, related_name="metrics")
+    value = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "activity_type"], name="usermetric_unique_pair"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="usermetric_value_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.activity_type_id} = {self.value}"
+
+
+class UserBadge(models.Model):
+    """A badge a user achieved. One row per (user, badge)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_badges")
+    badge = models.ForeignKey(Badge, on_delete=models.CASCADE, related_name="user_badges")
+    achieved_at = models.DateTimeField()
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "badge"], name="userbadge_unique_pair"),
+            models.CheckConstraint(
+                condition=Q(seen_at__isnull=True) | Q(seen_at__gte=F("achieved_at")),
+                name="userbadge_seen_after_achieved",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "seen_at"], name="userbadge_user_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} holds {self.badge_id}"

@@ -1,0 +1,49 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from gamification.models.languages import Language
+
+
+class PracticeDay(models.Model):
+    """Practice time of one user in one language on one of the user's local days."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_days")
+    language = models.ForeignKey(Language, on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(help_text="The user's local date.")
+    seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "language", "date"], name="practiceday_unique_day"),
+        ]
+        indexes = [models.Index(fields=["user", "date"], name="practiceday_user_date")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.language_id} {self.date}: {self.seconds}s"
+
+
+class LanguageStreak(models.Model):
+    """A user's daily streak in one language, as of its last counted day.
+
+    The current streak is derived on read: ``length`` if ``last_date`` is the user's local today
+    or yesterday, else 0. Reading never writes.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="language_streaks")
+    language = models.ForeignKey(Language, on_delete=models.PROTECT, related_name="+")
+    length = models.PositiveIntegerField(default=0)
+    last_date = models.DateField(null=True, blank=True)
+    max_length = models.PositiveIntegerField(default=0)
+    max_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "language"], name="languagestreak_unique_pair"),
+            models.CheckConstraint(
+                condition=Q(max_length__gte=models.F("length")), name="languagestreak_max_ge_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.language_id}: {self.length}"

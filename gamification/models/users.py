@@ -1,0 +1,75 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone as django_timezone
+
+from gamification.constants import (
+    AVATAR_IMAGES,
+    BACKGROUND_COLORS,
+    CHARACTER_COLORS,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    TIMEZONE_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are matched ignoring case: they are stored lower-cased."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email: str) -> "User":
+        return self.get(email=normalize_email(email))
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        # The service (gamification.services.users.user_create) is the way in for the API; this
+        # keeps Django's createsuperuser and admin working.
+        from gamification.services.users import user_create
+
+        return user_create(email=email, password=password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
+    username = models.CharField(max_length=USERNAME_MAX_LENGTH)
+    # The database keeps usernames unique ignoring case on every backend through this column
+    # (MariaDB has no expression indexes, so UniqueConstraint(Lower("username")) would be skipped).
+    username_key = models.GeneratedField(
+        expression=Lower("username"),
+        output_field=models.CharField(max_length=USERNAME_MAX_LENGTH),
+        db_persist=True,
+        unique=True,
+    )
+    name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
+    timezone = models.CharField(max_length=TIMEZONE_MAX_LENGTH, default="UTC")
+    avatar_image = models.CharField(max_length=20, choices=[(image, image) for image in AVATAR_IMAGES])
+    avatar_character_color = models.CharField(max_length=7, choices=[(color, color) for color in CHARACTER_COLORS])
+    avatar_background_color = models.CharField(max_length=7, choices=[(color, color) for color in BACKGROUND_COLORS])
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["username_key"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(username=""), name="user_username_not_blank"),
+            models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username

@@ -1,0 +1,163 @@
+"""User metrics and badge awards (SPEC §2.2).
+
+Every metric change goes through this module. The recipe, correct under concurrency on SQLite
+and MariaDB:
+
+1. make sure the (user, type) metric row exists (insert-if-absent on its unique constraint);
+2. lock it (``select_for_update``; SQLite's IMMEDIATE transactions serialise writers instead);
+3. change the value with ``F()`` in SQL, never read-modify-write in Python;
+4. award, in the same transaction, every badge of the type whose threshold the new value
+   reaches and that the user lacks; the (user, badge) unique constraint is the backstop;
+5. announce new badges with ``transaction.on_commit``.
+
+Callers may wrap several updates in their own transaction (event ingestion does); the lock is
+then held until that transaction ends.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gamification import signals
+from gamification.models import ActivityType, AwardMechanism, Badge, User, UserBadge, UserMetric
+from gamification.services.db import atomic_with_retry
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    user_id: int
+    activity_type_id: int
+    old_value: int
+    new_value: int
+    new_badges: tuple[UserBadge, ...]
+
+
+def _lock_metric(*, user_id: int, activity_type: ActivityType) -> UserMetric:
+    UserMetric.objects.bulk_create(
+        [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
+    )
+    return UserMetric.objects.select_for_update().only("id", "value").get(user_id=user_id, activity_type=activity_type)
+
+
+def _award_between(
+    *, user_id: int, activity_type: ActivityType, above: int | None, up_to: int
+) -> tuple[UserBadge, ...]:
+    """Award the badges with ``above < threshold <= up_to`` (any threshold ≤ up_to when ``above``
+    is None) that the user lacks. The caller holds the metric row's lock."""
+    condition = Q(activity_type=activity_type, threshold__lte=up_to)
+    if above is not None:
+        condition &= Q(threshold__gt=above)
+    candidates = list(
+        Badge.objects.filter(condition).exclude(user_badges__user_id=user_id).select_related("activity_type")
+    )
+    if not candidates:
+        return ()
+    now = timezone.now()
+    awards = [UserBadge(user_id=user_id, badge=badge, achieved_at=now) for badge in candidates]
+    UserBadge.objects.bulk_create(awards, ignore_conflicts=True)
+    new_badges = tuple(awards)
+    transaction.on_commit(
+        lambda: signals.badges_awarded.send(sender=UserBadge, user_id=user_id, user_badges=new_badges)
+    )
+    return new_badges
+
+
+def metric_increment(*, user: User | int, activity_type: ActivityType, amount: int = 1) -> MetricChange:
+    """Add ``amount`` (≥ 0) to a COUNTER metric and award the levels it newly reaches."""
+    if amount < 0:
+        raise ValueError("A counter only grows.")
+    user_id = user if isinstance(user, int) else user.pk
+
+    def run() -> MetricChange:
+        metric = _lock_metric(user_id=user_id, activity_type=activity_type)
+        old = metric.value
+        if amount == 0:
+            return MetricChange(user_id, activity_type.pk, old, old, ())
+        UserMetric.objects.filter(pk=metric.pk).update(value=F("value") + amount, updated_at=timezone.now())
+        new = old + amount  # exact: the row is locked (or the SQLite writer lock is held)
+        awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=new)
+        return MetricChange(user_id, activity_type.pk, old, new, awards)
+
+    return atomic_with_retry(run)
+
+
+def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> MetricChange:
+    """Set a GAUGE (or ONE_TIME) metric to ``value`` and award the levels it reaches.
+
+    A falling gauge never takes badges away.
+    """
+    if value < 0:
+        raise ValueError("A metric is never negative.")
+    user_id = user if isinstance(user, int) else user.pk
+
+    def run() -> MetricChange:
+        metric = _lock_metric(user_id=user_id, activity_type=activity_type)
+        old = metric.value
+        if value == old:
+            return MetricChange(user_id, activity_type.pk, old, old, ())
+        UserMetric.objects.filter(pk=metric.pk).update(value=value, updated_at=timezone.now())
+        awards: tuple[UserBadge, ...] = ()
+        if value > old:
+            awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=value)
+        return MetricChange(user_id, activity_type.pk, old, value, awards)
+
+    return atomic_with_retry(run)
+
+
+def metric_set_many(*, activity_type: ActivityType, values: dict[int, int]) -> list[MetricChange]:
+    """Set one gauge for several users (e.g. FRIENDS after an accept), locking rows in user order
+    so that two such calls cannot deadlock each other."""
+    return [
+        metric_set(user=user_id, activity_type=activity_type, value=value) for user_id, value in sorted(values.items())
+    ]
+
+
+def one_time_achieve(*, user: User | int, code: str) -> MetricChange | None:
+    """Mark a ONE_TIME activity as done (value 1) and award its badge. No-op when the type is not
+    in the catalogue."""
+    activity_type = ActivityType.objects.filter(code=code, award_mechanism=AwardMechanism.ONE_TIME).first()
+    if activity_type is None:
+        return None
+    user_id = user if isinstance(user, int) else user.pk
+    if UserMetric.objects.filter(user_id=user_id, activity_type=activity_type, value__gte=1).exists():
+        return None
+    return metric_set(user=user_id, activity_type=activity_type, value=1)
+
+
+def gauge_set_by_code(*, code: str, values: dict[int, int]) -> list[MetricChange]:
+    """Set a gauge known by its code for several users; no-op when the type is not loaded."""
+    activity_type = ActivityType.objects.filter(code=code).first()
+    if activity_type is None:
+        return []
+    return metric_set_many(activity_type=activity_type, values=values)
+
+
+def badges_award_qualified(*, activity_types: Iterable[ActivityType] | None = None) -> int:
+    """Award every badge that existing metrics already qualify for (after staff add a level or
+    lower a threshold). Returns the number of badges awarded. Locks each metric row it awards
+    from, like a metric update, so it is safe beside live traffic."""
+    types = list(activity_types) if activity_types is not None else list(ActivityType.objects.all())
+    awarded = 0
+    for activity_type in types:
+        lowest = (
+            Badge.objects.filter(activity_type=activity_type)
+            .order_by("threshold")
+            .values_list("threshold", flat=True)
+            .first()
+        )
+        if lowest is None:
+            continue
+        user_ids = UserMetric.objects.filter(activity_type=activity_type, value__gte=lowest).values_list(
+            "user_id", flat=True
+        )
+        for user_id in user_ids.iterator(chunk_size=2000):
+
+            def run(user_id: int = user_id, activity_type: ActivityType = activity_type) -> int:
+                metric = _lock_metric(user_id=user_id, activity_type=activity_type)
+                return len(_award_between(user_id=user_id, activity_type=activity_type, above=None, up_to=metric.value))
+
+            awarded += atomic_with_retry(run)
+    return awarded

@@ -1,0 +1,222 @@
+"""Accounts: sign-up, profile changes and deletion (SPEC §1)."""
+
+import random
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from gamification.constants import (
+    AVATAR_IMAGES,
+    BACKGROUND_COLORS,
+    CHARACTER_COLORS,
+    EMAIL_MAX_LENGTH,
+    MATCHING_COLOR_PAIRS,
+    NAME_MAX_LENGTH,
+)
+from gamification.models import User
+from gamification.models.users import normalize_email
+from gamification.services.usernames import (
+    animal_of,
+    username_generate,
+    username_is_taken,
+    username_normalize,
+)
+from gamification.timeutils import is_valid_timezone
+
+# A clash at insert means a concurrent sign-up took the generated name: retry a few times.
+SIGNUP_ATTEMPTS = 5
+AVATAR_FIELDS = {
+    "image": ("avatar_image", AVATAR_IMAGES),
+    "character_color": ("avatar_character_color", CHARACTER_COLORS),
+    "background_color": ("avatar_background_color", BACKGROUND_COLORS),
+}
+
+
+def _is_username_clash(error: IntegrityError) -> bool:
+    return "username_key" in str(error)
+
+
+def _is_email_clash(error: IntegrityError) -> bool:
+    text = str(error)
+    return "email" in text and "username_key" not in text
+
+
+def email_normalize(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise ValidationError({"email": ["Enter a valid email address."]})
+    email = normalize_email(raw)
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError({"email": [f"An email has at most {EMAIL_MAX_LENGTH} characters."]})
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": ["Enter a valid email address."]}) from None
+    return email
+
+
+def avatar_random(*, animal: str | None = None, rng: random.Random | None = None) -> dict[str, str]:
+    rng = rng or random.SystemRandom()
+    character, background = rng.choice(MATCHING_COLOR_PAIRS)
+    return {
+        "avatar_image": animal if animal in AVATAR_IMAGES else rng.choice(AVATAR_IMAGES),
+        "avatar_character_color": character,
+        "avatar_background_color": background,
+    }
+
+
+def user_create(
+    *,
+    email: str,
+    password: str | None,
+    name: str = "",
+    timezone: str = "UTC",
+    username: str | None = None,
+    validate_password_rules: bool = False,
+    **extra: Any,
+) -> User:
+    """Create an account with a generated username and a matching random avatar.
+
+    A duplicate email (ignoring case) is a ValidationError on ``email``. A clash of the generated
+    username with a concurrent sign-up is retried with a fresh name.
+    """
+    email = email_normalize(email)
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": [f"A name has at most {NAME_MAX_LENGTH} characters."]})
+    if not is_valid_timezone(timezone):
+        raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Copenhagen."]})
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": ["An account with this email already exists."]})
+    if username is not None:
+        username = username_normalize(username)
+    if validate_password_rules and password is not None:
+        candidate = User(email=email, name=name)
+        try:
+            validate_password(password, user=candidate)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
+
+    for attempt in range(SIGNUP_ATTEMPTS):
+        chosen = username or username_generate()
+        user = User(
+            email=email,
+            name=name,
+            timezone=timezone,
+            username=chosen,
+            **avatar_random(animal=animal_of(chosen)),
+            **extra,
+        )
+        user.set_password(password)
+        try:
+            with transaction.atomic():
+                user.save(force_insert=True)
+        except IntegrityError as error:
+            if _is_username_clash(error):
+                if username is not None:
+                    raise ValidationError({"username": ["This username is taken."]}) from None
+                if attempt + 1 < SIGNUP_ATTEMPTS:
+                    continue
+            if _is_email_clash(error):
+                raise ValidationError({"email": ["An account with this email already exists."]}) from None
+            raise
+        return user
+    raise ValidationError({"username": ["Could not find a free username; please try again."]})
+
+
+def user_update(*, user: User, data: dict[str, Any]) -> User:
+    """Partial update of username, name, timezone and avatar.
+
+    ``data`` holds only the fields sent. Unknown values are refused with field errors and nothing
+    is written. Renaming to a name another user holds (ignoring case) is refused; changing only
+    the casing of one's own name is allowed. The unique index on the lower-cased username decides
+    concurrent renames: the loser gets a ValidationError, never a 500.
+    """
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, Any] = {}
+
+    if "username" in data:
+        try:
+            username = username_normalize(data["username"])
+        except ValidationError as error:
+            errors["username"] = error.messages
+        else:
+            if username_is_taken(username, exclude_user_id=user.pk):
+                errors["username"] = ["This username is taken."]
+            elif username != user.username:
+                changes["username"] = username
+    if "name" in data:
+        name = data["name"]
+        if name is None:
+            name = ""
+        if not isinstance(name, str):
+            errors["name"] = ["Enter the name as a string."]
+        elif len(name.strip()) > NAME_MAX_LENGTH:
+            errors["name"] = [f"A name has at most {NAME_MAX_LENGTH} characters."]
+        else:
+            changes["name"] = name.strip()
+    if "timezone" in data:
+        tz_name = data["timezone"]
+        if not isinstance(tz_name, str) or not is_valid_timezone(tz_name):
+            errors["timezone"] = ["Unknown time zone; use an IANA name such as Europe/Copenhagen."]
+        else:
+            changes["timezone"] = tz_name
+    avatar_changed = False
+    if "avatar" in data:
+        avatar = data["avatar"]
+        if not isinstance(avatar, dict):
+            errors["avatar"] = ["Send the avatar as an object with image, character_color and/or background_color."]
+        else:
+            avatar_errors: dict[str, list[str]] = {}
+            for key, value in avatar.items():
+                if key not in AVATAR_FIELDS:
+                    avatar_errors[key] = ["Unknown avatar field; use image, character_color or background_color."]
+                    continue
+                field, allowed = AVATAR_FIELDS[key]
+                if value not in allowed:
+                    avatar_errors[key] = ["Not an allowed value; see GET /api/avatar-options/."]
+                elif getattr(user, field) != value:
+                    changes[field] = value
+                    avatar_changed = True
+            if avatar_errors:
+                errors["avatar"] = [avatar_errors]  # type: ignore[list-item]
+
+    if errors:
+        raise ValidationError(errors)
+    if not changes:
+        return user
+
+    for field, value in changes.items():
+        setattr(user, field, value)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=list(changes))
+            if avatar_changed:
+                _on_profile_customised(user)
+    except IntegrityError as error:
+        if _is_username_clash(error):
+            user.refresh_from_db()
+            raise ValidationError({"username": ["This username is taken."]}) from None
+        raise
+    if "username" in changes:
+        user.refresh_from_db(fields=["username_key"])
+    return user
+
+
+def _on_profile_customised(user: User) -> None:
+    """Hook for the PROFILE_CUSTOMISED one-time badge; filled in by the badge engine."""
+    from gamification.services.metrics import one_time_achieve
+
+    one_time_achieve(user=user, code="PROFILE_CUSTOMISED")
+
+
+def user_delete(*, user: User) -> None:
+    """Delete the account and all its gamification data (cascades).
+
+    Former friends' FRIENDS metric follows (their badges stay).
+    """
+    from gamification.services.friends import friends_recount_after_user_delete
+
+    with transaction.atomic():
+        friends_recount_after_user_delete(user=user)

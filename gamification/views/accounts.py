@@ -1,0 +1,132 @@
+"""Sign-up, login, logout, the user's own profile and the avatar options (SPEC §1, §5)."""
+
+import waffle
+from django.contrib.auth import authenticate
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
+from gamification.models import User
+from gamification.serializers.users import (
+    AuthOutputSerializer,
+    AvatarOptionsSerializer,
+    LoginInputSerializer,
+    MeSerializer,
+    MeUpdateSerializer,
+    RegisterInputSerializer,
+)
+from gamification.services.users import user_create, user_delete, user_update
+from gamification.views.throttles import AuthThrottle
+
+LOGIN_FAILED = "The email or password is incorrect."
+FEATURE_FLAGS = ("gamification",)
+
+
+def me_payload(request: Request, user: User) -> dict:
+    features = {flag: waffle.flag_is_active(request, flag) for flag in FEATURE_FLAGS}
+    return MeSerializer(user, context={"features": features}).data
+
+
+def _require_object(request: Request) -> dict:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return request.data
+
+
+class RegisterView(APIView):
+    """Create an account. Anyone may call it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: AuthOutputSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        serializer = RegisterInputSerializer(data=_require_object(request))
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            user = user_create(**serializer.validated_data, validate_password_rules=True)
+            token = Token.objects.create(user=user)
+        request.user = user
+        return Response({"token": token.key, "user": me_payload(request, user)}, status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    """Exchange email and password for an API token. Anyone may call it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(request=LoginInputSerializer, responses={200: AuthOutputSerializer}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        serializer = LoginInputSerializer(data=_require_object(request))
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            email=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            # One message whether or not the email exists.
+            raise ValidationError({"detail": LOGIN_FAILED})
+        token, _ = Token.objects.get_or_create(user=user)
+        request.user = user
+        return Response({"token": token.key, "user": me_payload(request, user)})
+
+
+class LogoutView(APIView):
+    """Invalidate the caller's token (every client using it is logged out). Logged-in users."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Logged out")}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        Token.objects.filter(user=request.user).delete()
+        if hasattr(request, "session"):
+            request.session.flush()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    """The caller's own account. Logged-in users."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: MeSerializer}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(me_payload(request, request.user))
+
+    @extend_schema(request=MeUpdateSerializer, responses={200: MeSerializer}, tags=["me"])
+    def patch(self, request: Request) -> Response:
+        user = user_update(user=request.user, data=_require_object(request))
+        return Response(me_payload(request, user))
+
+    @extend_schema(responses={204: OpenApiResponse(description="Account deleted")}, tags=["me"])
+    def delete(self, request: Request) -> Response:
+        user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvatarOptionsView(APIView):
+    """The allowed avatar values. Anyone may call it."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: AvatarOptionsSerializer}, tags=["me"])
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "images": list(AVATAR_IMAGES),
+                "character_colors": list(CHARACTER_COLORS),
+                "background_colors": list(BACKGROUND_COLORS),
+            }
+        )

@@ -1,0 +1,56 @@
+"""JSON errors in DRF's conventions, for every failure the API can meet."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from gamification.exceptions import ServiceError
+
+
+def _validation_payload(error: DjangoValidationError) -> Any:
+    if hasattr(error, "error_dict"):
+        return {field: _messages(errors) for field, errors in error.error_dict.items()}
+    return {"detail": " ".join(error.messages)}
+
+
+def _messages(errors: list) -> list:
+    result: list = []
+    for item in errors:
+        if isinstance(item, DjangoValidationError):
+            for message in item.messages if not hasattr(item, "error_dict") else [item]:
+                result.append(message)
+        else:
+            result.append(item)
+    # A nested dict of errors (e.g. avatar fields) is passed through as given.
+    if len(result) == 1 and isinstance(result[0], dict):
+        return result[0]  # type: ignore[return-value]
+    return result
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ServiceError):
+        data: Any = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
+        return Response(data, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response(_validation_payload(exc), status=status.HTTP_400_BAD_REQUEST)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.Throttled):
+        response.data = {"detail": "Too many requests; try again later.", "retry_after": exc.wait}
+    return response
+
+
+def api_not_found(request, exception=None):
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def api_server_error(request):
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Server error."}, status=500)

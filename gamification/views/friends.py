@@ -1,0 +1,5 @@
+"""API views for friends."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""API views for leaderboards."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,45 @@
+"""Rate limits (SPEC §5). ``THROTTLING=off`` in the environment switches them all off."""
+
+from django.conf import settings
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+
+class _Switchable:
+    def allow_request(self, request, view) -> bool:
+        if not settings.THROTTLING_ENABLED:
+            return True
+        return super().allow_request(request, view)  # type: ignore[misc]
+
+
+class AuthThrottle(_Switchable, AnonRateThrottle):
+    """Register and login, per client address."""
+
+    scope = "auth"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class _PerUserThrottle(_Switchable, UserRateThrottle):
+    pass
+
+
+class SearchThrottle(_PerUserThrottle):
+    scope = "search"
+
+
+class FriendRequestThrottle(_PerUserThrottle):
+    scope = "friend_requests"
+
+    def allow_request(self, request, view) -> bool:
+        # Only sending requests is limited; reading them is not.
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+
+class EventsThrottle(_PerUserThrottle):
+    scope = "events"
+
+
+__all__ = ["AuthThrottle", "EventsThrottle", "FriendRequestThrottle", "SearchThrottle", "SimpleRateThrottle"]

@@ -1,0 +1,82 @@
+import importlib
+import os
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+_seed_migration = importlib.import_module("gamification.migrations.0002_seed_languages_and_flag")
+
+
+def seed_reference_data() -> None:
+    """Languages, the feature flag and the default badge catalogue, as `make run` has them."""
+    _seed_migration.seed(django_apps, None)
+    call_command("loaddata", "default_badges", verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        seed_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests (real threads, MariaDB races) start from a flushed database: seed it
+    again. pytest-django runs them after all other database tests."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+        from gamification.models import ActivityType
+
+        if not ActivityType.objects.exists():
+            seed_reference_data()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def auth_client(user):
+    return client_for(user)
+
+
+def is_mariadb() -> bool:
+    return connection.vendor == "mysql"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("DATABASE_URL", "").startswith("mysql"):
+        return
+    skip = pytest.mark.skip(reason="needs MariaDB (run `make test`, which runs the suite on MariaDB too)")
+    for item in items:
+        if "mariadb" in item.keywords:
+            item.add_marker(skip)
