@@ -1,0 +1,81 @@
+"""Badge payloads (SPEC §5): badge progress, a friend's achieved badges, unseen counts."""
+
+from django.templatetags.static import static
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from gamification.models import AwardMechanism, Badge
+
+BUNDLED_ICON_DIR = "gamification/badges"
+
+
+def bundled_icon_path(icon: str) -> str:
+    """The static URL path of a bundled SVG icon, by its base name (``translated_words_1``)."""
+    return static(f"{BUNDLED_ICON_DIR}/{icon}.svg")
+
+
+def badge_icon_url(badge: Badge, request: Request | None) -> str | None:
+    """Absolute URL of a badge's icon: the staff upload when there is one, else the bundled SVG.
+
+    Without a request (e.g. outside HTTP), the URL is site-relative. None when the badge has no
+    icon at all.
+    """
+    if badge.icon_upload:
+        path = badge.icon_upload.url
+    elif badge.icon:
+        path = bundled_icon_path(badge.icon)
+    else:
+        return None
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class BadgeIconUrlMixin(serializers.Serializer):
+    icon_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_icon_url(self, item) -> str | None:
+        badge = item.badge if hasattr(item, "badge") else item
+        return badge_icon_url(badge, self.context.get("request"))
+
+
+class BadgeProgressSerializer(BadgeIconUrlMixin):
+    """One level of an activity type, as seen by one user."""
+
+    level = serializers.IntegerField()
+    name = serializers.CharField()
+    threshold = serializers.IntegerField()
+    achieved_description = serializers.CharField()
+    unachieved_description = serializers.CharField()
+    achieved = serializers.BooleanField()
+    achieved_at = serializers.DateTimeField(allow_null=True)
+    seen = serializers.BooleanField()
+
+
+class ActivityTypeProgressSerializer(serializers.Serializer):
+    """An activity type with the user's metric and every level, achieved or not."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    award_mechanism = serializers.ChoiceField(choices=AwardMechanism.choices)
+    current_value = serializers.IntegerField(min_value=0)
+    next_threshold = serializers.IntegerField(allow_null=True)
+    badges = BadgeProgressSerializer(many=True)
+
+
+class ActivityTypeAchievedSerializer(serializers.Serializer):
+    """An activity type with only the badges a user achieved in it: what a friend may see (never
+    the metric value, never an unachieved level)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    award_mechanism = serializers.ChoiceField(choices=AwardMechanism.choices)
+    badges = BadgeProgressSerializer(many=True)
+
+
+class UnseenCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=0)
+
+
+class MarkSeenOutputSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(min_value=0)
