@@ -40,3 +40,50 @@ def start_of_local_day(day: dt.date, tz_name: str) -> dt.datetime:
     local = naive.replace(tzinfo=zone(tz_name))
     # zoneinfo resolves a non-existent midnight forward; normalise through UTC.
     return local.astimezone(dt.UTC)
+
+
+# Leaderboard periods (SPEC §8) -----------------------------------------------------------------
+PERIOD_WEEK = "week"
+PERIOD_MONTH = "month"
+PERIOD_ALL = "all"
+PERIODS: tuple[str, ...] = (PERIOD_WEEK, PERIOD_MONTH, PERIOD_ALL)
+
+
+def week_monday(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s ISO week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def month_first_shifted(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` months after ``day``'s month (negative: before)."""
+    index = day.year * 12 + (day.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def period_bounds(
+    period: str, offset: int, tz_name: str, now: dt.datetime | None = None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``(start, end)`` of a leaderboard period on ``tz_name``'s calendar: start inclusive, end
+    exclusive, both aware and expressed in that zone; ``(None, None)`` for ``all``.
+
+    ``week`` is the ISO week (Monday 00:00 local to the next Monday 00:00), ``month`` the calendar
+    month; ``offset`` 0 is the period containing ``now``, -1 the one before, and so on. Weeks and
+    months are counted in local days, so a period that crosses a DST change is 1 hour shorter
+    or longer than 7 × 24 hours.
+    """
+    if period == PERIOD_ALL:
+        return None, None
+    today = local_today(tz_name, now)
+    if period == PERIOD_WEEK:
+        first = week_monday(today) + dt.timedelta(weeks=offset)
+        after = first + dt.timedelta(weeks=1)
+    elif period == PERIOD_MONTH:
+        first = month_first_shifted(today, offset)
+        after = month_first_shifted(first, 1)
+    else:
+        raise ValueError(f"Unknown period {period!r}.")
+    local_zone = zone(tz_name)
+    return (
+        start_of_local_day(first, tz_name).astimezone(local_zone),
+        start_of_local_day(after, tz_name).astimezone(local_zone),
+    )
