@@ -37,9 +37,13 @@ run: install
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Both databases run even when the first fails; the target fails if either did.
 test: install
-	@$(MAKE) --no-print-directory test-sqlite
-	@$(MAKE) --no-print-directory test-mariadb
+	@sqlite=0; mariadb=0; \
+	$(MAKE) --no-print-directory test-sqlite || sqlite=$$?; \
+	$(MAKE) --no-print-directory test-mariadb || mariadb=$$?; \
+	echo "Summary: SQLite $$([ $$sqlite = 0 ] && echo passed || echo FAILED), MariaDB $$([ $$mariadb = 0 ] && echo passed-or-skipped || echo FAILED)"; \
+	[ $$sqlite = 0 ] && [ $$mariadb = 0 ]
 
 test-sqlite: install
 	@echo "=== Test suite on SQLite ==="
