@@ -207,8 +207,9 @@ class TestMe:
         assert auth_client.get("/api/me/").json()["features"] == {"gamification": True}
 
     def test_first_avatar_change_awards_the_profile_badge_once(self, user, auth_client):
-        auth_client.patch("/api/me/", {"avatar": {"image": "owl"}}, format="json")
-        auth_client.patch("/api/me/", {"avatar": {"image": "fox"}}, format="json")
+        first, second = [image for image in AVATAR_IMAGES if image != user.avatar_image][:2]
+        auth_client.patch("/api/me/", {"avatar": {"image": first}}, format="json")
+        auth_client.patch("/api/me/", {"avatar": {"image": second}}, format="json")
         held = UserBadge.objects.filter(user=user, badge__activity_type__code="PROFILE_CUSTOMISED")
         assert held.count() == 1
 
@@ -216,7 +217,8 @@ class TestMe:
 @pytest.mark.django_db
 class TestDeleteMe:
     def test_delete_removes_the_user_and_their_rows(self, user, auth_client):
-        auth_client.patch("/api/me/", {"avatar": {"image": "owl"}}, format="json")
+        other_image = next(image for image in AVATAR_IMAGES if image != user.avatar_image)
+        auth_client.patch("/api/me/", {"avatar": {"image": other_image}}, format="json")
         assert UserMetric.objects.filter(user=user).exists()
         assert auth_client.delete("/api/me/").status_code == 204
         assert not User.objects.filter(pk=user.pk).exists()
