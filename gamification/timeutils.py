@@ -69,7 +69,7 @@ def period_bounds(
     ``week`` is the ISO week (Monday 00:00 local to the next Monday 00:00), ``month`` the calendar
     month; ``offset`` 0 is the period containing ``now``, -1 the one before, and so on. Weeks and
     months are counted in local days, so a period that crosses a DST change is 1 hour shorter
-    or longer than 7 × 24 hours.
+    or longer than seven 24-hour days.
     """
     if period == PERIOD_ALL:
         return None, None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gamification.views import accounts, badges, friends, leaderboards, streaks
+from gamification.views import accounts, badges, classrooms, friends, leaderboards, streaks
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
@@ -14,4 +14,5 @@ urlpatterns = [
     *friends.urlpatterns,
     *streaks.urlpatterns,
     *leaderboards.urlpatterns,
+    *classrooms.urlpatterns,
 ]

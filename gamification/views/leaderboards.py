@@ -1,5 +1,70 @@
-"""API views for leaderboards."""
+"""Leaderboards of friends and of classrooms (SPEC §8)."""
 
-from django.urls import URLPattern
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-urlpatterns: list[URLPattern] = []
+from gamification.selectors.leaderboards import classroom_leaderboard, friends_leaderboard
+from gamification.serializers.leaderboards import LeaderboardQuerySerializer, LeaderboardSerializer
+
+ERRORS = {
+    400: OpenApiResponse(description="Unknown metric or period, positive offset or bad limit (field errors)."),
+    401: OpenApiResponse(description="Not logged in."),
+}
+
+
+def _query(request: Request) -> dict:
+    serializer = LeaderboardQuerySerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class FriendsLeaderboardView(APIView):
+    """The caller and whoever was their friend at the end of the period. Logged-in users."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[LeaderboardQuerySerializer],
+        responses={200: LeaderboardSerializer, **ERRORS},
+        tags=["leaderboards"],
+        summary="Friends leaderboard",
+    )
+    def get(self, request: Request) -> Response:
+        board = friends_leaderboard(user=request.user, **_query(request))
+        return Response(LeaderboardSerializer(board).data)
+
+
+class ClassroomLeaderboardView(APIView):
+    """A classroom's students. Its students (while the teacher has the board switched on) and
+    its teachers (always); anyone else gets 403."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[LeaderboardQuerySerializer],
+        responses={
+            200: LeaderboardSerializer,
+            **ERRORS,
+            403: OpenApiResponse(description="Not a member, or a student while the board is off."),
+            404: OpenApiResponse(description="No such classroom."),
+        },
+        tags=["leaderboards"],
+        summary="Classroom leaderboard",
+    )
+    def get(self, request: Request, classroom_id: int) -> Response:
+        board = classroom_leaderboard(user=request.user, classroom_id=classroom_id, **_query(request))
+        return Response(LeaderboardSerializer(board).data)
+
+
+urlpatterns = [
+    path("leaderboards/friends/", FriendsLeaderboardView.as_view(), name="leaderboard-friends"),
+    path(
+        "leaderboards/classrooms/<int:classroom_id>/",
+        ClassroomLeaderboardView.as_view(),
+        name="leaderboard-classroom",
+    ),
+]

@@ -1,0 +1,160 @@
+"""Classrooms: creation by staff, joining by invite code, the teacher's leaderboard switch (SPEC §8).
+
+Invite codes are stored upper-case without whitespace and matched after the same normalisation,
+so ``" abcd efgh "`` finds ``ABCDEFGH``. Generated codes use an alphabet without look-alike
+characters (no 0/O, 1/I/L) so that a code read aloud or copied from a whiteboard works.
+"""
+
+import secrets
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from gamification.exceptions import ConflictError, ForbiddenError, NotFoundError
+from gamification.models import Classroom, ClassroomMembership, ClassroomRole, Language, User
+from gamification.services.metrics import one_time_achieve
+
+INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_CODE_LENGTH = 8
+# 31^8 ≈ 8.5e11 codes: a clash is rare; a few attempts make one practically impossible.
+INVITE_CODE_ATTEMPTS = 8
+CLASSROOM_JOINED = "CLASSROOM_JOINED"
+# Primary keys are 64-bit: a larger id in a URL cannot exist (and SQLite would refuse the query).
+MAX_ID = 2**63 - 1
+
+
+def invite_code_generate() -> str:
+    return "".join(secrets.choice(INVITE_CODE_ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+def invite_code_normalize(raw: str) -> str:
+    """Invite codes are matched ignoring case and whitespace."""
+    return "".join(raw.split()).upper()
+
+
+def _is_invite_code_clash(error: IntegrityError) -> bool:
+    return "invite_code" in str(error)
+
+
+def _language(code: str) -> Language:
+    language = Language.objects.filter(code=(code or "").strip().lower()).first()
+    if language is None:
+        raise ValidationError({"language": [f"Unknown language code {code!r}."]})
+    return language
+
+
+def _users_by_username(usernames: Iterable[str]) -> list[User]:
+    """The users with these usernames (ignoring case), in the order given, without repeats."""
+    keys: list[str] = []
+    for username in usernames:
+        key = username.strip().lower()
+        if key not in keys:
+            keys.append(key)
+    found = {user.username_key: user for user in User.objects.filter(username_key__in=keys)}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise ValidationError({"teachers": [f"Unknown username: {', '.join(missing)}."]})
+    return [found[key] for key in keys]
+
+
+def _add_teachers(*, classroom: Classroom, teachers: list[User]) -> int:
+    """Make ``teachers`` teachers of ``classroom``; already a teacher is fine, a student is not.
+    Returns the number of teachers added."""
+    existing = dict(
+        ClassroomMembership.objects.filter(classroom=classroom, user__in=teachers).values_list("user_id", "role")
+    )
+    students = [teacher.username for teacher in teachers if existing.get(teacher.pk) == ClassroomRole.STUDENT]
+    if students:
+        raise ConflictError(f"Already a student of this classroom: {', '.join(students)}.")
+    new = [
+        ClassroomMembership(classroom=classroom, user=teacher, role=ClassroomRole.TEACHER)
+        for teacher in teachers
+        if teacher.pk not in existing
+    ]
+    ClassroomMembership.objects.bulk_create(new)
+    return len(new)
+
+
+def classroom_create(*, name: str, language_code: str, teacher_usernames: Iterable[str] = ()) -> Classroom:
+    """Create a classroom with a unique random invite code and its teachers.
+
+    Unknown language or teacher → ``ValidationError`` and nothing is created. A clash of the
+    generated invite code at insert (another classroom got it first) is retried with a new code.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["A classroom needs a name."]})
+    if len(name) > Classroom._meta.get_field("name").max_length:
+        raise ValidationError({"name": ["The name is too long."]})
+    language = _language(language_code)
+    teachers = _users_by_username(teacher_usernames)
+    with transaction.atomic():
+        for attempt in range(1, INVITE_CODE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    classroom = Classroom.objects.create(
+                        name=name, language=language, invite_code=invite_code_generate()
+                    )
+                break
+            except IntegrityError as error:
+                if attempt == INVITE_CODE_ATTEMPTS or not _is_invite_code_clash(error):
+                    raise
+        _add_teachers(classroom=classroom, teachers=teachers)
+    return classroom
+
+
+def classroom_ensure(*, name: str, language_code: str, teacher_usernames: Iterable[str] = ()) -> tuple[Classroom, bool]:
+    """The classroom with this name (ignoring case) and language, created when absent, with the
+    given teachers added. Returns ``(classroom, created)``; running it twice changes nothing."""
+    language = _language(language_code)
+    teachers = _users_by_username(teacher_usernames)
+    with transaction.atomic():
+        existing = Classroom.objects.filter(name__iexact=(name or "").strip(), language=language).order_by("id").first()
+        if existing is None:
+            return classroom_create(name=name, language_code=language.code, teacher_usernames=teacher_usernames), True
+        _add_teachers(classroom=existing, teachers=teachers)
+        return existing, False
+
+
+def classroom_join(*, user: User, invite_code: str) -> Classroom:
+    """Join the classroom of ``invite_code`` as a student and achieve CLASSROOM_JOINED.
+
+    Unknown code → 404. Already a member, as a student or a teacher → 409; two concurrent joins
+    of one user are settled by the (classroom, user) unique constraint: one wins, the other 409.
+    """
+    code = invite_code_normalize(invite_code)
+    classroom = Classroom.objects.filter(invite_code=code).first() if code else None
+    if classroom is None:
+        raise NotFoundError("No classroom has this invite code.")
+    already = ConflictError("You are already a member of this classroom.")
+    if ClassroomMembership.objects.filter(classroom=classroom, user=user).exists():
+        raise already
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                ClassroomMembership.objects.create(classroom=classroom, user=user, role=ClassroomRole.STUDENT)
+        except IntegrityError:
+            raise already from None
+        one_time_achieve(user=user, code=CLASSROOM_JOINED)
+    return classroom
+
+
+def classroom_set_leaderboard(*, classroom_id: int, acting_user: User, enabled: bool) -> Classroom:
+    """Switch a classroom's leaderboard on or off. Teachers of that classroom only (else 403);
+    unknown classroom → 404."""
+    if not 0 < classroom_id <= MAX_ID:
+        raise NotFoundError("Classroom not found.")
+    with transaction.atomic():
+        classroom = Classroom.objects.select_for_update().filter(pk=classroom_id).first()
+        if classroom is None:
+            raise NotFoundError("Classroom not found.")
+        is_teacher = ClassroomMembership.objects.filter(
+            classroom=classroom, user=acting_user, role=ClassroomRole.TEACHER
+        ).exists()
+        if not is_teacher:
+            raise ForbiddenError("Only the classroom's teachers may change its leaderboard.")
+        if classroom.leaderboard_enabled != enabled:
+            classroom.leaderboard_enabled = enabled
+            classroom.save(update_fields=["leaderboard_enabled"])
+    return classroom
