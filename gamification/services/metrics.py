@@ -14,7 +14,7 @@ Callers may wrap several updates in their own transaction (event ingestion does)
 then held until that transaction ends.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -135,10 +135,15 @@ def gauge_set_by_code(*, code: str, values: dict[int, int]) -> list[MetricChange
     return metric_set_many(activity_type=activity_type, values=values)
 
 
-def badges_award_qualified(*, activity_types: Iterable[ActivityType] | None = None) -> int:
+def badges_award_qualified(
+    *, activity_types: Iterable[ActivityType] | None = None, on_progress: Callable[[int], None] | None = None
+) -> int:
     """Award every badge that existing metrics already qualify for (after staff add a level or
     lower a threshold). Returns the number of badges awarded. Locks each metric row it awards
-    from, like a metric update, so it is safe beside live traffic."""
+    from, like a metric update, so it is safe beside live traffic.
+
+    ``on_progress``, when given, is called with 1 after each metric row is processed (progress
+    bars; see badge_award_candidates_count for the total)."""
     types = list(activity_types) if activity_types is not None else list(ActivityType.objects.all())
     awarded = 0
     for activity_type in types:
@@ -160,4 +165,6 @@ def badges_award_qualified(*, activity_types: Iterable[ActivityType] | None = No
                 return len(_award_between(user_id=user_id, activity_type=activity_type, above=None, up_to=metric.value))
 
             awarded += atomic_with_retry(run)
+            if on_progress is not None:
+                on_progress(1)
     return awarded
