@@ -1,9 +1,42 @@
-"""Friend requests and friendships (SPEC §6)."""
+"""Friend requests and friendships (SPEC §6).
 
+Concurrency, on SQLite (writers serialised by IMMEDIATE transactions) and MariaDB (row locks,
+READ COMMITTED):
+
+- one pending request per unordered pair: the ``friendrequest_one_per_pair`` unique constraint
+  decides two concurrent sends (A→B and B→A); the loser's IntegrityError becomes a 409;
+- accept, reject and cancel all start by locking (or deleting) the request row: two accepts, or an
+  accept and a cancel, queue on that row and the second finds it gone (404);
+- a send that overtakes a concurrent accept waits on the accepted request's unique key, and then
+  re-checks the friendship the accept committed (409), so a request and an active friendship
+  never coexist;
+- the FRIENDS gauge is counted only after the users' FRIENDS metric rows are locked (in user id
+  order), so two friendships created at once for one user are both counted.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
-from gamification.models import Friendship, User
+from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.exceptions import ConflictError, NotFoundError
+from gamification.models import ActivityType, FriendRequest, Friendship, User, UserMetric
+from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import gauge_set_by_code
+
+# A user has at most this many friends at once: the friends lists are returned whole (no
+# pagination), so this bounds them. Enforced when a request is sent and when it is accepted.
+FRIENDS_MAX = 1000
+
+FRIENDS_CODE = "FRIENDS"
+
+
+def _pair(a_id: int, b_id: int) -> tuple[int, int]:
+    return (a_id, b_id) if a_id < b_id else (b_id, a_id)
 
 
 def active_friend_ids(*, user_id: int) -> list[int]:
@@ -28,10 +61,36 @@ def friends_count_many(*, user_ids: list[int]) -> dict[int, int]:
     return counts
 
 
+def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
+    """Lock the FRIENDS metric rows of ``user_ids`` in id order (creating missing ones), so that
+    whoever counts friendships next sees every committed change. The caller owns the transaction."""
+    activity_type = ActivityType.objects.filter(code=FRIENDS_CODE).first()
+    if activity_type is None:
+        return None
+    ids = sorted(set(user_ids))
+    UserMetric.objects.bulk_create(
+        [UserMetric(user_id=user_id, activity_type=activity_type, value=0) for user_id in ids], ignore_conflicts=True
+    )
+    for user_id in ids:
+        list(UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type).values("id"))
+    return activity_type
+
+
 def friends_metric_refresh(*, user_ids: list[int]) -> None:
-    """Make the FRIENDS gauge of each user equal their number of active friendships."""
-    if user_ids:
-        gauge_set_by_code(code="FRIENDS", values=friends_count_many(user_ids=user_ids))
+    """Make the FRIENDS gauge of each user equal their number of active friendships.
+
+    Locks the users' FRIENDS metric rows before counting: call it inside the transaction that
+    changed the friendships (it opens one of its own otherwise). Badges are never taken away.
+    """
+    if not user_ids:
+        return
+
+    def run() -> None:
+        if _lock_friends_metrics(user_ids=user_ids) is None:
+            return
+        gauge_set_by_code(code=FRIENDS_CODE, values=friends_count_many(user_ids=sorted(set(user_ids))))
+
+    atomic_with_retry(run)
 
 
 def friends_recount_after_user_delete(*, user: User) -> None:
@@ -40,3 +99,168 @@ def friends_recount_after_user_delete(*, user: User) -> None:
     former_friend_ids = active_friend_ids(user_id=user.pk)
     user.delete()
     friends_metric_refresh(user_ids=former_friend_ids)
+
+
+# Friend requests --------------------------------------------------------------------------------
+
+
+def _user_by_username(raw: object) -> User | None:
+    """The user whose username equals ``raw`` ignoring case and surrounding whitespace."""
+    if not isinstance(raw, str):
+        return None
+    username = raw.strip()
+    if not username or len(username) > USERNAME_MAX_LENGTH:
+        return None
+    return User.objects.filter(username_key=username.lower()).first()
+
+
+def _active_friendship(a_id: int, b_id: int) -> Friendship | None:
+    low, high = _pair(a_id, b_id)
+    return Friendship.objects.filter(user_low_id=low, user_high_id=high, active=True).first()
+
+
+def _at_friends_limit(user_ids: list[int]) -> bool:
+    return any(n >= FRIENDS_MAX for n in friends_count_many(user_ids=user_ids).values())
+
+
+def friend_request_send(*, sender: User, receiver_username: str) -> FriendRequest:
+    """Send a friend request from ``sender`` to the user named ``receiver_username`` (ignoring case).
+
+    Yourself → ValidationError (400); unknown username → NotFoundError (404); already friends, a
+    pending request in either direction, or either user at ``FRIENDS_MAX`` friends →
+    ConflictError (409). Two concurrent sends between one pair: the pair's unique constraint
+    lets one through and the other gets the 409.
+    """
+    if not isinstance(receiver_username, str) or not receiver_username.strip():
+        raise ValidationError({"receiver": ["Enter the username of the person to befriend."]})
+    receiver = _user_by_username(receiver_username)
+    if receiver is None:
+        raise NotFoundError("No user with this username.")
+    if receiver.pk == sender.pk:
+        raise ValidationError({"receiver": ["You cannot send a friend request to yourself."]})
+    low, high = _pair(sender.pk, receiver.pk)
+
+    def run() -> FriendRequest:
+        if _active_friendship(sender.pk, receiver.pk) is not None:
+            raise ConflictError("You are already friends.")
+        pending = FriendRequest.objects.filter(user_low_id=low, user_high_id=high).first()
+        if pending is not None:
+            if pending.sender_id == sender.pk:
+                raise ConflictError("You already sent this user a friend request.")
+            raise ConflictError("This user already sent you a friend request: accept it instead.")
+        if _at_friends_limit([sender.pk, receiver.pk]):
+            raise ConflictError(f"A user can have at most {FRIENDS_MAX} friends.")
+        try:
+            with transaction.atomic():
+                request = FriendRequest.objects.create(
+                    sender=sender, receiver=receiver, user_low_id=low, user_high_id=high
+                )
+        except IntegrityError:
+            raise ConflictError("A friend request between you two is already pending.") from None
+        # A concurrent accept of this pair's previous request may have committed between the
+        # check above and the insert (the insert waited for it): never leave a request beside
+        # an active friendship.
+        if _active_friendship(sender.pk, receiver.pk) is not None:
+            raise ConflictError("You are already friends.")
+        return request
+
+    return atomic_with_retry(run)
+
+
+@dataclass(frozen=True)
+class AcceptedFriendship:
+    friendship: Friendship
+    friend: User
+
+
+def friend_request_accept(*, request_id: int, acting_user: User) -> AcceptedFriendship:
+    """Accept a pending request: only its receiver may (anyone else, or a request that no longer
+    exists → NotFoundError). In one transaction: lock the request row, delete it, create the
+    friendship (starting now, friend streak 0) and refresh both users' FRIENDS metric (badges
+    may be awarded). Of two concurrent accepts, or an accept racing a cancel or reject, exactly
+    one wins; the other finds the request gone (404).
+
+    Refused with ConflictError (request left pending) when either user already has
+    ``FRIENDS_MAX`` friends.
+    """
+
+    def run() -> AcceptedFriendship:
+        request = (
+            FriendRequest.objects.select_for_update()
+            .select_related("sender")
+            .filter(pk=request_id, receiver_id=acting_user.pk)
+            .first()
+        )
+        if request is None:
+            raise NotFoundError("No pending friend request with this id.")
+        sender = request.sender
+        _lock_friends_metrics(user_ids=[sender.pk, acting_user.pk])
+        friendship = _active_friendship(sender.pk, acting_user.pk)
+        request.delete()
+        if friendship is None:
+            if _at_friends_limit([sender.pk, acting_user.pk]):
+                raise ConflictError(f"A user can have at most {FRIENDS_MAX} friends.")
+            low, high = _pair(sender.pk, acting_user.pk)
+            friendship = Friendship.objects.create(user_low_id=low, user_high_id=high, created_at=timezone.now())
+        # The streak selectors read both users' timezones from the friendship.
+        friendship.user_low, friendship.user_high = sorted((sender, acting_user), key=lambda user: user.pk)
+        friends_metric_refresh(user_ids=[sender.pk, acting_user.pk])
+        return AcceptedFriendship(friendship=friendship, friend=sender)
+
+    return atomic_with_retry(run)
+
+
+def friend_request_reject(*, request_id: int, acting_user: User) -> None:
+    """Reject (delete) a pending request: only its receiver may, else NotFoundError."""
+
+    def run() -> None:
+        deleted, _ = FriendRequest.objects.filter(pk=request_id, receiver_id=acting_user.pk).delete()
+        if not deleted:
+            raise NotFoundError("No pending friend request with this id.")
+
+    atomic_with_retry(run)
+
+
+def friend_request_cancel(*, request_id: int, acting_user: User) -> None:
+    """Cancel (delete) a pending request: only its sender may, else NotFoundError."""
+
+    def run() -> None:
+        deleted, _ = FriendRequest.objects.filter(pk=request_id, sender_id=acting_user.pk).delete()
+        if not deleted:
+            raise NotFoundError("No pending friend request with this id.")
+
+    atomic_with_retry(run)
+
+
+# Friendships ------------------------------------------------------------------------------------
+
+
+def friendship_end_pair(*, user_id: int, friend_id: int, ended_at: datetime | None = None) -> Friendship:
+    """End the active friendship of two users: the row stays with ``ended_at`` set (past
+    leaderboards read it) and ``active`` cleared; both FRIENDS metrics drop; badges stay.
+    No active friendship → NotFoundError. Two concurrent ends: the second finds none."""
+
+    def run() -> Friendship:
+        low, high = _pair(user_id, friend_id)
+        _lock_friends_metrics(user_ids=[low, high])
+        friendship = (
+            Friendship.objects.select_for_update().filter(user_low_id=low, user_high_id=high, active=True).first()
+        )
+        if friendship is None or friendship.active is not True:
+            raise NotFoundError("You are not friends with this user.")
+        friendship.ended_at = ended_at or timezone.now()
+        friendship.active = None
+        friendship.save(update_fields=["ended_at", "active"])
+        friends_metric_refresh(user_ids=[low, high])
+        return friendship
+
+    return atomic_with_retry(run)
+
+
+def friendship_end(*, user: User, friend_username: str) -> Friendship:
+    """Unfriend the user named ``friend_username`` (ignoring case). Not friends, or no such
+    user → NotFoundError."""
+    friend = _user_by_username(friend_username)
+    if friend is None or friend.pk == user.pk:
+        raise NotFoundError("You are not friends with this user.")
+    return friendship_end_pair(user_id=user.pk, friend_id=friend.pk)

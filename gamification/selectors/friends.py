@@ -1,0 +1,78 @@
+"""Reading friendships and friend requests (SPEC §5, §6)."""
+
+from typing import Literal
+
+from django.db.models import Case, F, Q, QuerySet, When
+
+from gamification.models import FriendRequest, Friendship, User
+from gamification.selectors.streaks import friend_streaks, languages_for_users
+from gamification.services.friends import FRIENDS_MAX
+
+# Pending requests listed per direction, newest first. The count endpoint gives the exact total.
+FRIEND_REQUESTS_LIST_MAX = 500
+
+RequestDirection = Literal["received", "sent"]
+REQUEST_DIRECTIONS: tuple[str, ...] = ("received", "sent")
+
+
+def active_friendships_with_users(*, user_id: int, limit: int = FRIENDS_MAX) -> QuerySet[Friendship]:
+    """The user's active friendships with both users loaded, ordered by the friend's username
+    ignoring case, at most ``limit`` (a user has at most ``FRIENDS_MAX`` friends)."""
+    friend_key = Case(
+        When(user_low_id=user_id, then=F("user_high__username_key")),
+        default=F("user_low__username_key"),
+    )
+    return (
+        Friendship.objects.filter(Q(user_low_id=user_id) | Q(user_high_id=user_id), active=True)
+        .select_related("user_low", "user_high")
+        .annotate(friend_key=friend_key)
+        .order_by("friend_key", "id")[:limit]
+    )
+
+
+def _other(friendship: Friendship, user_id: int) -> User:
+    return friendship.user_high if friendship.user_low_id == user_id else friendship.user_low
+
+
+def friends_of(*, user_id: int) -> list[User]:
+    """The user's current friends, by username ignoring case, in one query. Each friend carries
+    ``friendship`` and ``friends_since``."""
+    friends = []
+    for friendship in active_friendships_with_users(user_id=user_id):
+        friend = _other(friendship, user_id)
+        friend.friendship = friendship
+        friend.friends_since = friendship.created_at
+        friends.append(friend)
+    return friends
+
+
+def friend_list(*, user: User) -> list[User]:
+    """My friends for ``GET /api/friends/``: each friend carries ``friends_since``,
+    ``friend_streak`` and ``languages`` (``[{code, name, daily_streak, max_streak}]``). A fixed
+    number of queries whatever the number of friends."""
+    friends = friends_of(user_id=user.pk)
+    if not friends:
+        return []
+    streaks = friend_streaks(friendships=[friend.friendship for friend in friends])
+    languages = languages_for_users(user_ids=[friend.pk for friend in friends])
+    for friend in friends:
+        friend.friend_streak = streaks.get(friend.friendship.pk, 0)
+        friend.languages = languages.get(friend.pk, [])
+    return friends
+
+
+def friend_requests_pending(*, user: User, direction: RequestDirection = "received") -> QuerySet[FriendRequest]:
+    """Pending requests the user received (or sent), newest first, with both users loaded; at
+    most ``FRIEND_REQUESTS_LIST_MAX``."""
+    if direction not in REQUEST_DIRECTIONS:
+        raise ValueError(f"Unknown direction {direction!r}")
+    mine = Q(receiver_id=user.pk) if direction == "received" else Q(sender_id=user.pk)
+    return (
+        FriendRequest.objects.filter(mine)
+        .select_related("sender", "receiver")
+        .order_by("-created_at", "-id")[:FRIEND_REQUESTS_LIST_MAX]
+    )
+
+
+def friend_requests_received_count(*, user: User) -> int:
+    return FriendRequest.objects.filter(receiver_id=user.pk).count()

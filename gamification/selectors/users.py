@@ -1,0 +1,137 @@
+"""Finding users and how the viewer relates to them (SPEC §5, §6.3)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Collate, Length, Lower
+
+from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
+from gamification.exceptions import NotFoundError
+from gamification.models import FriendRequest, Friendship, User
+from gamification.selectors.streaks import friend_streaks
+
+SEARCH_RESULTS_MAX = 20
+# Display names are matched whole, so a term may be as long as a display name.
+SEARCH_TERM_MAX_LENGTH = NAME_MAX_LENGTH
+
+RelationshipStatus = Literal["self", "friends", "request_sent", "request_received", "none"]
+
+
+@dataclass(frozen=True)
+class Relationship:
+    status: RelationshipStatus
+    friend_streak: int | None = None
+    friends_since: datetime | None = None
+    request_id: int | None = None
+
+
+def user_get_by_username(*, username: str) -> User:
+    """The user with this username ignoring case, else NotFoundError."""
+    user = None
+    if isinstance(username, str) and 0 < len(username) <= USERNAME_MAX_LENGTH:
+        user = User.objects.filter(username_key=username.lower()).first()
+    if user is None:
+        raise NotFoundError("No user with this username.")
+    return user
+
+
+def search_term_clean(raw: object) -> str:
+    """The term stripped; ``""`` when missing or blank; ValidationError (400) when too long."""
+    if not isinstance(raw, str):
+        return ""
+    term = raw.strip()
+    if len(term) > SEARCH_TERM_MAX_LENGTH:
+        raise ValidationError({"search": [f"A search term has at most {SEARCH_TERM_MAX_LENGTH} characters."]})
+    return term
+
+
+def _binary(expression):
+    """Compare byte for byte: MariaDB's default collations also ignore accents and trailing
+    spaces, which "equal ignoring case" must not."""
+    return Collate(expression, "utf8mb4_bin" if connection.vendor == "mysql" else "BINARY")
+
+
+def _display_name_equals(term: str) -> Q:
+    """Display name equal to ``term`` ignoring case. ``LOWER()`` folds every letter on MariaDB but
+    only ASCII ones on SQLite, so the usual casings of the term are also compared as given."""
+    variants = sorted({term, term.lower(), term.upper(), term.title(), term.capitalize()})
+    return Q(name_lower_bin=term.lower()) | Q(name_bin__in=variants)
+
+
+def user_search(*, viewer: User, term: str) -> list[User]:
+    """SPEC §6.3, in one query. ``term`` comes from ``search_term_clean``.
+
+    Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
+    Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
+    case; never the viewer. Order: exact username, then username prefix, then the rest; within
+    each group shorter usernames first, then alphabetically ignoring case. At most 20.
+    """
+    if not term:
+        return []
+    key = term.lower()
+    group = Case(
+        When(username_key=key, then=Value(0)),
+        When(username_key__startswith=key, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    condition = _display_name_equals(term)
+    if len(key) <= USERNAME_MAX_LENGTH:
+        condition |= Q(username_key__contains=key)
+    return list(
+        User.objects.exclude(pk=viewer.pk)
+        .annotate(name_lower_bin=_binary(Lower("name")), name_bin=_binary("name"))
+        .filter(condition)
+        .annotate(match_group=group, username_length=Length("username_key"))
+        .order_by("match_group", "username_length", "username_key")[:SEARCH_RESULTS_MAX]
+    )
+
+
+def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relationship]:
+    """How ``viewer`` relates to each of ``users``, by user id, in at most two queries plus the
+    friend streak selector's, whatever the number of users."""
+    users = list(users)
+    others = [user.pk for user in users if user.pk != viewer.pk]
+    result: dict[int, Relationship] = {user.pk: Relationship(status="none") for user in users}
+    if viewer.pk in result:
+        result[viewer.pk] = Relationship(status="self")
+    if not others:
+        return result
+
+    friendships = list(
+        Friendship.objects.filter(
+            Q(user_low_id=viewer.pk, user_high_id__in=others) | Q(user_high_id=viewer.pk, user_low_id__in=others),
+            active=True,
+        ).select_related("user_low", "user_high")
+    )
+    streaks = friend_streaks(friendships=friendships) if friendships else {}
+    for friendship in friendships:
+        other = friendship.user_high_id if friendship.user_low_id == viewer.pk else friendship.user_low_id
+        result[other] = Relationship(
+            status="friends", friend_streak=streaks.get(friendship.pk, 0), friends_since=friendship.created_at
+        )
+
+    requests = FriendRequest.objects.filter(
+        Q(sender_id=viewer.pk, receiver_id__in=others) | Q(receiver_id=viewer.pk, sender_id__in=others)
+    ).values_list("id", "sender_id", "receiver_id")
+    for request_id, sender_id, receiver_id in requests:
+        other = receiver_id if sender_id == viewer.pk else sender_id
+        if result[other].status != "none":
+            continue  # friends already (a request never outlives its accept; defensive)
+        status = "request_sent" if sender_id == viewer.pk else "request_received"
+        result[other] = Relationship(status=status, request_id=request_id)
+    return result
+
+
+def users_with_relationship(*, viewer: User, users: Iterable[User]) -> list[User]:
+    """``users`` with ``relationship`` (a ``Relationship``) set on each."""
+    users = list(users)
+    relationships = relationships_for(viewer=viewer, users=users)
+    for user in users:
+        user.relationship = relationships[user.pk]
+    return users

@@ -1,0 +1,74 @@
+"""Shapes of the friends, friend requests and users API (SPEC §5). Never an email."""
+
+from rest_framework import serializers
+
+from gamification.serializers.users import UserSummarySerializer
+
+RELATIONSHIP_STATUSES = ("self", "friends", "request_sent", "request_received", "none")
+
+
+class RelationshipSerializer(serializers.Serializer):
+    """How the caller relates to a user; fields that do not apply are null."""
+
+    status = serializers.ChoiceField(choices=RELATIONSHIP_STATUSES)
+    friend_streak = serializers.IntegerField(allow_null=True)
+    friends_since = serializers.DateTimeField(allow_null=True)
+    request_id = serializers.IntegerField(allow_null=True)
+
+
+class UserSearchResultSerializer(UserSummarySerializer):
+    relationship = RelationshipSerializer()
+
+
+class UserProfileSerializer(UserSummarySerializer):
+    created_at = serializers.DateTimeField()
+    relationship = RelationshipSerializer()
+
+
+class FriendLanguageSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    daily_streak = serializers.IntegerField()
+    max_streak = serializers.IntegerField()
+
+
+class FriendSerializer(UserSummarySerializer):
+    """One of my friends: a ``User`` from ``gamification.selectors.friends.friend_list``."""
+
+    friends_since = serializers.DateTimeField()
+    friend_streak = serializers.IntegerField()
+    languages = FriendLanguageSerializer(many=True)
+
+
+class FriendRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = UserSummarySerializer()
+    receiver = UserSummarySerializer()
+    created_at = serializers.DateTimeField()
+
+
+class FriendRequestCreateSerializer(serializers.Serializer):
+    receiver = serializers.CharField(help_text="Username of the person to befriend (matched ignoring case).")
+
+
+class FriendRequestAcceptedSerializer(serializers.Serializer):
+    friend = UserSummarySerializer()
+    friends_since = serializers.DateTimeField()
+    friend_streak = serializers.IntegerField()
+
+
+class FriendRequestCountSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+
+
+class FriendRequestListQuerySerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=("received", "sent"), default="received")
+
+
+class UserSearchQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Part of a username, or a whole display name; missing or blank gives [].",
+    )
