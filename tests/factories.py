@@ -57,3 +57,15 @@ def make_friends(a: User, b: User, *, since=None) -> Friendship:
     """A friendship row straight in the database (read-side tests; services are tested apart)."""
     low, high = sorted([a, b], key=lambda u: u.pk)
     return Friendship.objects.create(user_low=low, user_high=high, created_at=since or timezone.now())
+
+
+def make_friend_request(sender: User, receiver: User, *, created_at=None):
+    """A pending friend request row straight in the database (read-side tests)."""
+    from gamification.models import FriendRequest
+
+    low, high = sorted([sender, receiver], key=lambda u: u.pk)
+    request = FriendRequest.objects.create(sender=sender, receiver=receiver, user_low=low, user_high=high)
+    if created_at is not None:
+        FriendRequest.objects.filter(pk=request.pk).update(created_at=created_at)
+        request.refresh_from_db(fields=["created_at"])
+    return request
