@@ -24,6 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="Password for every demo account (default: a new random one).")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the site will be served.")
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
