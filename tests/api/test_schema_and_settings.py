@@ -45,3 +45,38 @@ def test_a_secret_key_is_required_when_debug_is_off():
     result = _settings_probe({})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_redis_url_switches_the_cache_to_redis():
+    code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='zeeguu_site.settings'; django.setup(); from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env = {**clean, "SECRET_KEY": "x" * 50}
+    with_redis = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "REDIS_URL": "redis://127.0.0.1:6379/0"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    without = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert with_redis.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert without.stdout.strip() == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.django_db
+def test_session_authenticated_writes_need_the_csrf_token():
+    from rest_framework.test import APIClient
+
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.patch("/api/me/", {"name": "Changed"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    user.refresh_from_db()
+    assert user.name == ""
