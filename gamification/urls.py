@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gamification.views import accounts, badges, classrooms, friends, leaderboards, streaks
+from gamification.views import accounts, badges, classrooms, events, friends, leaderboards, streaks
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
@@ -15,4 +15,5 @@ urlpatterns = [
     *streaks.urlpatterns,
     *leaderboards.urlpatterns,
     *classrooms.urlpatterns,
+    *events.urlpatterns,
 ]

@@ -51,6 +51,11 @@ class ActivityEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        permissions = [
+            # Held by the platform's service account (``manage.py create_service_account``): its
+            # events may name the ``user`` they happened to (SPEC §3).
+            ("report_events_for_others", "Can report activity events for other users"),
+        ]
         constraints = [
             # NULLs are distinct in unique indexes on SQLite and MariaDB: events without a key
             # never collide.

@@ -1,0 +1,261 @@
+"""Input of ``POST /api/events/`` (SPEC §3): one event, or ``{"events": [...]}`` (1..500).
+
+Validation is strict where a lenient parser would store nonsense: ``correct`` must be a JSON
+boolean, ``duration_seconds`` a JSON integer (not ``true``, not ``12.0``), ``occurred_at`` must
+carry a UTC offset. Unknown fields are ignored, and so are fields of other event types.
+
+The serializers need a context built by ``event_input_context`` (known languages, the users a
+service account names, whether the reporter may report for others), so that a 500-event batch
+costs the same few queries as one event.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+
+from gamification.models import EventType, Language, PracticeKind, User
+
+PERMISSION_REPORT_FOR_OTHERS = "gamification.report_events_for_others"
+MAX_EVENTS_PER_BATCH = 500
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_EVENT_AGE = dt.timedelta(days=30)
+MAX_DURATION_SECONDS = 86_400
+WORD_MAX_LENGTH = 100
+ITEM_ID_MAX_LENGTH = 100
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
+
+# The fields each type requires beyond the common ones; other fields are ignored.
+TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    EventType.WORD_TRANSLATED: ("word",),
+    EventType.EXERCISE_ANSWERED: ("correct",),
+    EventType.AUDIO_LESSON_COMPLETED: ("lesson_id",),
+    EventType.WORD_LEARNED: ("word",),
+    EventType.ARTICLE_READ: ("article_id",),
+    EventType.PRACTICE: ("kind", "duration_seconds"),
+}
+COMMON_FIELDS: tuple[str, ...] = ("type", "occurred_at", "language", "idempotency_key", "user")
+REPORT_FOR_OTHERS_DENIED = "You may report events only for yourself."
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a UTC offset (``Z`` or ``+02:00``); a naive time is ambiguous and refused."""
+
+    default_error_messages = {"naive": "Include a UTC offset, e.g. 2025-01-31T14:05:00+01:00 or ...Z."}
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        elif isinstance(value, dt.datetime) and timezone.is_naive(value):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON ``true`` or ``false``."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Only a JSON integer: booleans, floats and strings are refused."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """Only a JSON string (DRF's CharField turns numbers into strings)."""
+
+    default_error_messages = {"not_a_string": "Enter a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class ItemIdField(serializers.CharField):
+    """A lesson or article id: a string, or an integer taken as its decimal string."""
+
+    default_error_messages = {"not_an_id": "Enter the id as a string or an integer."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("not_an_id")
+        return super().to_internal_value(str(data))
+
+
+class EventInputSerializer(serializers.Serializer):
+    """One event. Only the fields of its ``type`` are read (see ``TYPE_FIELDS``)."""
+
+    type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = OffsetDateTimeField(
+        required=False, help_text="ISO 8601 with a UTC offset; default now; at most 30 days old."
+    )
+    language = StrictCharField(max_length=8, help_text="ISO 639-1 code of a language the service knows.")
+    idempotency_key = StrictCharField(
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
+        help_text="Optional; an event repeating a key the user already sent is a duplicate and changes nothing.",
+    )
+    user = StrictCharField(
+        required=False,
+        allow_null=True,
+        help_text="Username of the learner the event happened to; only for accounts allowed to report for others.",
+    )
+    word = StrictCharField(max_length=WORD_MAX_LENGTH, required=False, help_text="word_translated, word_learned")
+    correct = StrictBooleanField(required=False, help_text="exercise_answered")
+    lesson_id = ItemIdField(max_length=ITEM_ID_MAX_LENGTH, required=False, help_text="audio_lesson_completed")
+    article_id = ItemIdField(max_length=ITEM_ID_MAX_LENGTH, required=False, help_text="article_read")
+    kind = serializers.ChoiceField(choices=PracticeKind.choices, required=False, help_text="practice")
+    duration_seconds = StrictIntegerField(
+        min_value=1, max_value=MAX_DURATION_SECONDS, required=False, help_text="practice"
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send each event as a JSON object."]}, code="invalid"
+            )
+        event_type = data.get("type")
+        own_fields = TYPE_FIELDS.get(event_type, ()) if isinstance(event_type, str) else ()
+        # Only the event's own fields are validated (a stray ``word`` on a practice event is
+        # ignored, not refused), so this walks the relevant fields instead of all of them.
+        errors: dict[str, Any] = {}
+        validated: dict[str, Any] = {}
+        for name in (*COMMON_FIELDS, *own_fields):
+            field = self.fields[name]
+            try:
+                value = field.run_validation(field.get_value(data))
+                method = getattr(self, f"validate_{name}", None)
+                if method is not None:
+                    value = method(value)
+            except serializers.SkipField:
+                if name in own_fields:
+                    errors[name] = [field.error_messages["required"]]
+            except serializers.ValidationError as error:
+                errors[name] = error.detail
+            else:
+                validated[name] = value
+        if errors:
+            raise serializers.ValidationError(errors)
+        validated.setdefault("occurred_at", self._now())
+        return validated
+
+    def _now(self) -> dt.datetime:
+        return self.context.get("now") or timezone.now()
+
+    def validate_occurred_at(self, value: dt.datetime) -> dt.datetime:
+        now = self._now()
+        if value > now + MAX_CLOCK_SKEW:
+            raise serializers.ValidationError("This time is in the future.", code="future")
+        if value < now - MAX_EVENT_AGE:
+            raise serializers.ValidationError("Events older than 30 days are not accepted.", code="too_old")
+        return value
+
+    def validate_language(self, value: str) -> str:
+        code = value.strip().lower()
+        if code not in self.context["language_codes"]:
+            raise serializers.ValidationError(f'Unknown language "{value}".', code="unknown_language")
+        return code
+
+    def validate_word(self, value: str) -> str:
+        return value.strip()
+
+    def validate_user(self, value: str | None) -> User | None:
+        """The named learner. A reporter naming anyone but themself needs the permission to
+        report for others: without it the whole request is refused with 403."""
+        if value is None:
+            return None
+        reporter: User = self.context["reporter"]
+        key = value.strip().lower()
+        if key == reporter.username.lower():
+            return reporter
+        if not self.context["may_report_for_others"]:
+            raise PermissionDenied(REPORT_FOR_OTHERS_DENIED)
+        user = self.context["users_by_key"].get(key)
+        if user is None:
+            raise serializers.ValidationError(f'Unknown user "{value}".', code="unknown_user")
+        return user
+
+
+class EventBatchInputSerializer(serializers.Serializer):
+    events = EventInputSerializer(many=True, allow_empty=False, max_length=MAX_EVENTS_PER_BATCH)
+
+
+def _named_usernames(data: Any) -> set[str]:
+    """Lower-cased usernames the raw events name in ``user``."""
+    raw_events = data.get("events") if "events" in data else [data]
+    if not isinstance(raw_events, list):
+        return set()
+    return {
+        event["user"].strip().lower()
+        for event in raw_events[: MAX_EVENTS_PER_BATCH + 1]
+        if isinstance(event, Mapping) and isinstance(event.get("user"), str)
+    }
+
+
+def event_input_context(*, reporter: User, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the event serializers look up, fetched once per request: the known language codes,
+    and (only when events name someone else) the reporter's permission and the named users."""
+    others = _named_usernames(data) - {reporter.username.lower()}
+    may_report_for_others = bool(others) and reporter.has_perm(PERMISSION_REPORT_FOR_OTHERS)
+    users_by_key: dict[str, User] = {}
+    if others and may_report_for_others:
+        users_by_key = {user.username_key: user for user in User.objects.filter(username_key__in=others)}
+    return {
+        "reporter": reporter,
+        "now": timezone.now(),
+        "language_codes": frozenset(Language.objects.values_list("code", flat=True)),
+        "may_report_for_others": may_report_for_others,
+        "users_by_key": users_by_key,
+    }
+
+
+def events_input_validate(*, reporter: User, data: Any) -> tuple[list[dict[str, Any]], bool]:
+    """Validate a request body; return the events and whether they came as a batch.
+
+    Raises DRF's ValidationError (400, in the single-event or the ``{"events": [...]}`` shape)
+    or PermissionDenied (403) when a reporter without the permission names another user.
+    """
+    if not isinstance(data, Mapping):
+        raise serializers.ValidationError({"detail": 'Send a JSON object: one event, or {"events": [...]}.'})
+    context = event_input_context(reporter=reporter, data=data)
+    if "events" in data:
+        serializer = EventBatchInputSerializer(data=data, context=context)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["events"], True
+    serializer = EventInputSerializer(data=data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return [serializer.validated_data], False
+
+
+class NewBadgeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    level = serializers.IntegerField()
+    name = serializers.CharField()
+    icon_url = serializers.CharField(allow_null=True)
+    username = serializers.CharField(required=False, help_text="Only when the request named users.")
+
+
+class EventsResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="Events stored.")
+    duplicates = serializers.IntegerField(help_text="Events whose idempotency key was seen before.")
+    new_badges = NewBadgeSerializer(many=True)

@@ -1,0 +1,76 @@
+"""Activity ingestion API (SPEC §3): ``POST /api/events/``."""
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gamification.serializers.badges import badge_icon_url
+from gamification.serializers.events import (
+    EventBatchInputSerializer,
+    EventInputSerializer,
+    EventsResultSerializer,
+    events_input_validate,
+)
+from gamification.services.events import EventsRecordResult, events_record
+from gamification.views.throttles import EventsThrottle
+
+
+def _result_payload(result: EventsRecordResult, *, request: Request, with_usernames: bool) -> dict:
+    new_badges = []
+    for new in result.new_badges:
+        entry = {
+            "code": new.badge.activity_type.code,
+            "level": new.badge.level,
+            "name": new.badge.name,
+            "icon_url": badge_icon_url(new.badge, request),
+        }
+        if with_usernames:
+            entry["username"] = new.user.username
+        new_badges.append(entry)
+    return EventsResultSerializer(
+        {"accepted": result.accepted, "duplicates": result.duplicates, "new_badges": new_badges}
+    ).data
+
+
+class EventsView(APIView):
+    """Report learning activity: one event, or ``{"events": [...]}`` with 1 to 500 events.
+
+    Logged-in users report their own events. An account allowed to report for others (the
+    platform's service account, see ``manage.py create_service_account``) may name the ``user``
+    of each event; anyone else naming another user gets 403 and nothing is stored. A batch is all
+    or nothing: one invalid event → 400 naming its index. ``new_badges`` entries carry
+    ``username`` when the request named users.
+    """
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [EventsThrottle]
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="EventsInput",
+            serializers=[EventInputSerializer, EventBatchInputSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={
+            201: EventsResultSerializer,
+            400: OpenApiResponse(description="Invalid event(s); nothing stored."),
+            403: OpenApiResponse(description="An event names another user; nothing stored."),
+        },
+        tags=["events"],
+    )
+    def post(self, request: Request) -> Response:
+        events, _ = events_input_validate(reporter=request.user, data=request.data)
+        result = events_record(reporter=request.user, events=events)
+        named_users = any(event.get("user") is not None for event in events)
+        return Response(
+            _result_payload(result, request=request, with_usernames=named_users), status=status.HTTP_201_CREATED
+        )
+
+
+urlpatterns: list[URLPattern] = [
+    path("events/", EventsView.as_view(), name="events"),
+]
