@@ -5,6 +5,7 @@ one for the activity types (with the user's metric value as a subquery when it i
 one for every badge with the user's award joined on the (user, badge) unique pair.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -143,3 +145,14 @@ def badges_achieved_by_user(*, user: User) -> list[ActivityTypeProgress]:
 def badges_unseen_count(*, user: User) -> int:
     """How many of the user's achieved badges they have not seen yet. One query."""
     return UserBadge.objects.filter(user_id=user.pk, seen_at__isnull=True).count()
+
+
+def badge_award_candidates_count(*, activity_types: Iterable[ActivityType]) -> int:
+    """How many metric rows badges_award_qualified will look at for these types: those reaching
+    at least the type's lowest threshold. Used as the total of a progress bar."""
+    total = 0
+    for activity_type in activity_types:
+        lowest = Badge.objects.filter(activity_type=activity_type).aggregate(lowest=Min("threshold"))["lowest"]
+        if lowest is not None:
+            total += UserMetric.objects.filter(activity_type=activity_type, value__gte=lowest).count()
+    return total
