@@ -142,13 +142,14 @@ class BadgeIconSelect(forms.Select):
 
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
-        if value:
-            option["attrs"]["data-icon-url"] = bundled_icon_path(value)
+        url = bundled_icon_path(value) if value else None
+        if url:
+            option["attrs"]["data-icon-url"] = url
         return option
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["widget"]["preview_url"] = bundled_icon_path(value) if value else ""
+        context["widget"]["preview_url"] = (bundled_icon_path(value) if value else None) or ""
         return context
 
 

@@ -10,9 +10,17 @@ from gamification.models import AwardMechanism, Badge
 BUNDLED_ICON_DIR = "gamification/badges"
 
 
-def bundled_icon_path(icon: str) -> str:
-    """The static URL path of a bundled SVG icon, by its base name (``translated_words_1``)."""
-    return static(f"{BUNDLED_ICON_DIR}/{icon}.svg")
+def bundled_icon_path(icon: str) -> str | None:
+    """The static URL path of a bundled SVG icon, by its base name (``translated_words_1``).
+
+    None when the name is not a bundled file that the static storage knows: the hashed-manifest
+    storage used in production raises ValueError for unknown names, and a stray name in the
+    database must never turn a badge list into a 500.
+    """
+    try:
+        return static(f"{BUNDLED_ICON_DIR}/{icon}.svg")
+    except ValueError:
+        return None
 
 
 def badge_icon_url(badge: Badge, request: Request | None) -> str | None:
@@ -21,35 +29,28 @@ def badge_icon_url(badge: Badge, request: Request | None) -> str | None:
     Without a request (e.g. outside HTTP), the URL is site-relative. None when the badge has no
     icon at all.
     """
-    if badge.icon_upload:
-        path = badge.icon_upload.url
-    elif badge.icon:
-        path = bundled_icon_path(badge.icon)
-    else:
+    path = badge.icon_upload.url if badge.icon_upload else bundled_icon_path(badge.icon) if badge.icon else None
+    if path is None:
         return None
     return request.build_absolute_uri(path) if request is not None else path
 
 
-class BadgeIconUrlMixin(serializers.Serializer):
-    icon_url = serializers.SerializerMethodField()
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_icon_url(self, item) -> str | None:
-        badge = item.badge if hasattr(item, "badge") else item
-        return badge_icon_url(badge, self.context.get("request"))
-
-
-class BadgeProgressSerializer(BadgeIconUrlMixin):
-    """One level of an activity type, as seen by one user."""
+class BadgeProgressSerializer(serializers.Serializer):
+    """One level of an activity type, as seen by one user (a BadgeProgress)."""
 
     level = serializers.IntegerField()
     name = serializers.CharField()
     threshold = serializers.IntegerField()
     achieved_description = serializers.CharField()
     unachieved_description = serializers.CharField()
+    icon_url = serializers.SerializerMethodField()
     achieved = serializers.BooleanField()
     achieved_at = serializers.DateTimeField(allow_null=True)
     seen = serializers.BooleanField()
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_icon_url(self, item) -> str | None:
+        return badge_icon_url(item.badge, self.context.get("request"))
 
 
 class ActivityTypeProgressSerializer(serializers.Serializer):

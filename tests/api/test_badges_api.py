@@ -335,3 +335,28 @@ def test_friend_view_hides_unachieved_levels_and_values_of_the_same_type(user):
     assert [badge["level"] for badge in body[0]["badges"]] == [1]
     assert "current_value" not in body[0]
     assert "next_threshold" not in body[0]
+
+
+@pytest.mark.django_db
+def test_icon_missing_from_the_production_manifest_is_null_not_a_500(user, auth_client, settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    Badge.objects.filter(activity_type__code="FRIENDS", level=1).update(icon="no_such_icon")
+
+    response = auth_client.get("/api/badges/")
+
+    assert response.status_code == 200
+    friends = by_code(response.json())["FRIENDS"]
+    assert friends["badges"][0]["icon_url"] is None
+
+
+@pytest.mark.django_db
+def test_every_catalogue_badge_has_a_bundled_icon_file():
+    from gamification.admin.badges import bundled_icon_names
+
+    names = set(bundled_icon_names())
+
+    assert set(Badge.objects.values_list("icon", flat=True)) <= names
+    assert len(names) == 37
