@@ -6,6 +6,7 @@ from django.db.models import Case, F, Q, QuerySet, When
 
 from gamification.models import FriendRequest, Friendship, User
 from gamification.selectors.streaks import friend_streaks, languages_for_users
+from gamification.selectors.users import binary_collation
 from gamification.services.friends import FRIENDS_MAX
 
 # Pending requests listed per direction, newest first. The count endpoint gives the exact total.
@@ -15,18 +16,20 @@ RequestDirection = Literal["received", "sent"]
 REQUEST_DIRECTIONS: tuple[str, ...] = ("received", "sent")
 
 
-def active_friendships_with_users(*, user_id: int, limit: int = FRIENDS_MAX) -> QuerySet[Friendship]:
+def active_friendships_with_users(*, user_id: int, limit: int | None = None) -> QuerySet[Friendship]:
     """The user's active friendships with both users loaded, ordered by the friend's username
-    ignoring case, at most ``limit`` (a user has at most ``FRIENDS_MAX`` friends)."""
+    ignoring case, at most ``limit`` (default ``FRIENDS_MAX``: no user has more friends)."""
     friend_key = Case(
         When(user_low_id=user_id, then=F("user_high__username_key")),
         default=F("user_low__username_key"),
     )
+    # Code point order of the lower-cased names on every backend (as in user search).
+    friend_key = binary_collation(friend_key)
     return (
         Friendship.objects.filter(Q(user_low_id=user_id) | Q(user_high_id=user_id), active=True)
         .select_related("user_low", "user_high")
         .annotate(friend_key=friend_key)
-        .order_by("friend_key", "id")[:limit]
+        .order_by("friend_key", "id")[: limit or FRIENDS_MAX]
     )
 
 

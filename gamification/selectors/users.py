@@ -50,9 +50,9 @@ def search_term_clean(raw: object) -> str:
     return term
 
 
-def _binary(expression):
-    """Compare byte for byte: MariaDB's default collations also ignore accents and trailing
-    spaces, which "equal ignoring case" must not."""
+def binary_collation(expression):
+    """Compare and sort by code point, the same on every backend: MariaDB's default collations
+    also ignore accents and sort punctuation by their own rules."""
     return Collate(expression, "utf8mb4_bin" if connection.vendor == "mysql" else "BINARY")
 
 
@@ -85,10 +85,10 @@ def user_search(*, viewer: User, term: str) -> list[User]:
         condition |= Q(username_key__contains=key)
     return list(
         User.objects.exclude(pk=viewer.pk)
-        .annotate(name_lower_bin=_binary(Lower("name")), name_bin=_binary("name"))
+        .annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
         .filter(condition)
         .annotate(match_group=group, username_length=Length("username_key"))
-        .order_by("match_group", "username_length", "username_key")[:SEARCH_RESULTS_MAX]
+        .order_by("match_group", "username_length", binary_collation("username_key"))[:SEARCH_RESULTS_MAX]
     )
 
 
