@@ -100,6 +100,20 @@ class ItemIdField(serializers.CharField):
         return super().to_internal_value(str(data))
 
 
+class EventListSerializer(serializers.ListSerializer):
+    """Errors in DRF's list shape, ``[{}, {"duration_seconds": ["..."]}]``, one entry per event, as
+    SPEC §3 fixes it (DRF 3.18 defaults to a dict keyed by index)."""
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            detail = error.detail
+            if isinstance(detail, dict) and detail and all(isinstance(index, int) for index in detail):
+                raise serializers.ValidationError([detail.get(index, {}) for index in range(len(data))]) from None
+            raise
+
+
 class EventInputSerializer(serializers.Serializer):
     """One event. Only the fields of its ``type`` are read (see ``TYPE_FIELDS``)."""
 
@@ -128,6 +142,9 @@ class EventInputSerializer(serializers.Serializer):
     duration_seconds = StrictIntegerField(
         min_value=1, max_value=MAX_DURATION_SECONDS, required=False, help_text="practice"
     )
+
+    class Meta:
+        list_serializer_class = EventListSerializer
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):

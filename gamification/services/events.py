@@ -93,7 +93,7 @@ def first_occurrence_key(*, event_type: str, language_id: str, word: str = "", i
 
 
 @dataclass
-class _Claim:
+class Claim:
     """One FirstOccurrence key wanted by this batch, with its earliest occurrence in the batch."""
 
     user_id: int
@@ -176,9 +176,9 @@ def _insert_events(rows: list[ActivityEvent]) -> list[ActivityEvent]:
     return inserted
 
 
-def _claims_of(rows: Iterable[ActivityEvent]) -> list[_Claim]:
+def first_occurrence_claims(rows: Iterable[ActivityEvent]) -> list[Claim]:
     """The FirstOccurrence keys the events claim, one per (user, kind, key), earliest first."""
-    claims: dict[tuple[int, str, str], _Claim] = {}
+    claims: dict[tuple[int, str, str], Claim] = {}
     for row in rows:
         if row.type not in COUNTED_ONCE:
             continue
@@ -187,7 +187,7 @@ def _claims_of(rows: Iterable[ActivityEvent]) -> list[_Claim]:
         key_hash = sha256_hex(key)
         claim = claims.get((row.user_id, kind, key_hash))
         if claim is None:
-            claims[(row.user_id, kind, key_hash)] = _Claim(
+            claims[(row.user_id, kind, key_hash)] = Claim(
                 row.user_id, kind, key, key_hash, row.language_id, row.occurred_at
             )
         elif row.occurred_at < claim.occurred_at:
@@ -195,7 +195,7 @@ def _claims_of(rows: Iterable[ActivityEvent]) -> list[_Claim]:
     return list(claims.values())
 
 
-def _move_earlier(claim: _Claim) -> None:
+def _move_earlier(claim: Claim) -> None:
     """A late-arriving event that happened before the recorded first occurrence becomes the first:
     leaderboards count words first translated within a period. Monotonic under concurrency."""
     FirstOccurrence.objects.filter(
@@ -203,7 +203,7 @@ def _move_earlier(claim: _Claim) -> None:
     ).update(occurred_at=claim.occurred_at, language_id=claim.language_id)
 
 
-def _claim_first_occurrences(claims: list[_Claim]) -> list[_Claim]:
+def _claim_first_occurrences(claims: list[Claim]) -> list[Claim]:
     """Insert-if-absent every claim; return those this call created (the ones that count)."""
     if not claims:
         return []
@@ -215,7 +215,7 @@ def _claim_first_occurrences(claims: list[_Claim]) -> list[_Claim]:
             key_hash__in={c.key_hash for c in claims},
         ).values_list("user_id", "kind", "key_hash", "occurred_at")
     }
-    fresh: list[_Claim] = []
+    fresh: list[Claim] = []
     for claim in claims:
         recorded_at = existing.get((claim.user_id, claim.kind, claim.key_hash))
         if recorded_at is None:
@@ -232,7 +232,7 @@ def _claim_first_occurrences(claims: list[_Claim]) -> list[_Claim]:
         return fresh
     except IntegrityError:
         pass  # a concurrent request claimed one of these keys after our read
-    created: list[_Claim] = []
+    created: list[Claim] = []
     for claim in fresh:
         try:
             with transaction.atomic():
@@ -244,7 +244,7 @@ def _claim_first_occurrences(claims: list[_Claim]) -> list[_Claim]:
     return created
 
 
-def _metric_amounts(rows: list[ActivityEvent], created: list[_Claim]) -> Counter[tuple[int, str]]:
+def _metric_amounts(rows: list[ActivityEvent], created: list[Claim]) -> Counter[tuple[int, str]]:
     """How much each (user, activity type code) grows."""
     amounts: Counter[tuple[int, str]] = Counter()
     code_of_kind = dict(COUNTED_ONCE.values())
@@ -306,7 +306,7 @@ def events_record(*, reporter: User, events: list[dict[str, Any]]) -> EventsReco
             row.pk = None
             row._state.adding = True
         inserted = _insert_events(rows)
-        created = _claim_first_occurrences(_claims_of(inserted))
+        created = _claim_first_occurrences(first_occurrence_claims(inserted))
         users = {row.user_id: row.user for row in inserted}
         # Metric rows are locked in one global order, (user, type), so batches cannot deadlock.
         increments = sorted(
