@@ -101,3 +101,50 @@ def test_loading_the_catalogue_restores_edited_rows_without_duplicates():
 
     assert Badge.objects.get(activity_type=words, level=1).name == "Word Curious"
     assert Badge.objects.count() == 37
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_award_badges_beside_live_increments_awards_each_level_once():
+    import threading
+
+    from django.db import connection
+
+    from gamification.services.metrics import metric_increment
+
+    words = ActivityType.objects.get(code="TRANSLATED_WORDS")
+    learners = [UserFactory() for _ in range(6)]
+    for learner in learners:
+        UserMetric.objects.create(user=learner, activity_type=words, value=95)
+    Badge.objects.filter(activity_type=words, level=2).update(threshold=90)  # now due: levels 1 and 2
+    errors: list[BaseException] = []
+
+    def increments(learner) -> None:
+        try:
+            for _ in range(10):
+                metric_increment(user=learner, activity_type=words, amount=1)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def command() -> None:
+        try:
+            run("--no-progress")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=increments, args=(learner,)) for learner in learners]
+    threads += [threading.Thread(target=command) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    for learner in learners:
+        assert UserMetric.objects.get(user=learner, activity_type=words).value == 105
+        levels = sorted(UserBadge.objects.filter(user=learner).values_list("badge__level", flat=True))
+        assert levels == [1, 2]
