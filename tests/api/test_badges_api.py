@@ -222,6 +222,13 @@ class TestUnseenAndMarkSeen:
         assert response.status_code == 200
         assert response.json() == {"updated": 1}
 
+    def test_badge_stamped_in_the_future_stays_unseen_until_its_time(self, user, auth_client):
+        # clock skew between servers must not break seen_at >= achieved_at
+        award(user, "FRIENDS", 1, at=timezone.now() + timedelta(minutes=5))
+
+        assert auth_client.post("/api/badges/mark-seen/").json() == {"updated": 0}
+        assert auth_client.get("/api/badges/unseen-count/").json() == {"count": 1}
+
     def test_get_on_mark_seen_is_405(self, auth_client):
         assert auth_client.get("/api/badges/mark-seen/").status_code == 405
 
@@ -295,7 +302,7 @@ class TestUserBadges:
 
         assert auth_client.get(f"/api/users/{former.username}/badges/").status_code == 403
 
-    @pytest.mark.parametrize("username", ["nobody_here", "x" * 51, "a%25b", "..."])
+    @pytest.mark.parametrize("username", ["nobody_here", "x" * 51, "a%25b", "...", "a%00b", "%F0%9F%A6%8A"])
     def test_unknown_user_is_404(self, auth_client, username):
         response = auth_client.get(f"/api/users/{username}/badges/")
 
