@@ -1,6 +1,7 @@
 """Local-day arithmetic: every conversion between instants and a user's calendar lives here."""
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -87,3 +88,26 @@ def period_bounds(
         start_of_local_day(first, tz_name).astimezone(local_zone),
         start_of_local_day(after, tz_name).astimezone(local_zone),
     )
+
+
+# Streak days (SPEC §4) -------------------------------------------------------------------------
+# Two wall clocks are at most 26 hours apart (UTC+14 and UTC-12), so on any instant the local
+# dates of two users differ by at most this many days.
+MAX_LOCAL_DATE_SPREAD = 2
+ONE_DAY = dt.timedelta(days=1)
+
+
+def local_yesterday(tz_name: str, now: dt.datetime | None = None) -> dt.date:
+    return local_today(tz_name, now) - ONE_DAY
+
+
+def latest_local_date(instant: dt.datetime, tz_names: Iterable[str]) -> dt.date:
+    """The latest of the calendar dates ``instant`` falls on in the given zones: the first date
+    that, in every one of those calendars, does not end before ``instant``."""
+    return max(local_date(instant, name) for name in tz_names)
+
+
+def days_between(earlier: dt.date, later: dt.date) -> int:
+    """Whole calendar days from ``earlier`` to ``later`` (negative when ``later`` is earlier).
+    Calendar dates, not 24-hour spans: a DST day of 23 or 25 hours is one day."""
+    return (later - earlier).days

@@ -52,10 +52,17 @@ class Friendship(models.Model):
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(null=True, default=True, editable=False)
-    # Friend streak (SPEC §4.2), maintained by gamification.services.streaks: the length of the
-    # run of days both friends practised, and the last day of that run (as a calendar date).
+    # Friend streak (SPEC §4.2; rule in docs/streaks.md), maintained by
+    # gamification.services.streaks: the latest run of calendar dates on which both friends had a
+    # counted day, each on their own local date; its length and its last date.
     streak_length = models.PositiveIntegerField(default=0)
     streak_last_date = models.DateField(null=True, blank=True)
+    # For each friend, the last date up to which they have a counted day on every date after the
+    # run (``streak_last_date`` itself when they have not counted the next date yet). A friend
+    # ahead in time (UTC+14 against UTC-11) may have finished a date the other has not reached:
+    # reading needs these to tell "waiting for the other friend" from "missed a day".
+    streak_low_through = models.DateField(null=True, blank=True, editable=False)
+    streak_high_through = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -26,8 +26,11 @@ class PracticeDay(models.Model):
 class LanguageStreak(models.Model):
     """A user's daily streak in one language, as of its last counted day.
 
-    The current streak is derived on read: ``length`` if ``last_date`` is the user's local today
-    or yesterday, else 0. Reading never writes.
+    One row per language the user ever practised, from the first practice in it (zeros until a
+    day counts). ``length``/``last_date``: the run of consecutive counted days containing the
+    latest counted day; ``max_length``/``max_date``: the longest run (the earliest of equally
+    long ones) and its last day. The current streak is derived on read: ``length`` if
+    ``last_date`` is the user's local today or yesterday, else 0. Reading never writes.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="language_streaks")

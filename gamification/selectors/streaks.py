@@ -1,21 +1,131 @@
 """Reading streaks (SPEC §4). Reading never writes.
 
-INTERFACE STUB: the streaks work (issue 5) replaces these bodies; the friends API already
-calls them, so their signatures stay.
+The stored rows describe the latest run as of its last day (``LanguageStreak.length`` and
+``last_date``; ``Friendship.streak_length`` and ``streak_last_date``); whether that run is still
+alive is decided here, against each user's local today. The rules are in docs/streaks.md.
 """
 
+import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from gamification.models import Friendship
+from django.utils import timezone
+
+from gamification.models import Friendship, LanguageStreak, User
+from gamification.timeutils import ONE_DAY, local_today, local_yesterday
+
+
+@dataclass(frozen=True)
+class LanguageStreakRow:
+    """One language of ``GET /api/streaks/``."""
+
+    code: str
+    name: str
+    daily_streak: int
+    max_streak: int
+    max_streak_date: dt.date | None
+    practiced_today: bool
+
+
+def daily_streak_current(*, length: int, last_date: dt.date | None, today: dt.date) -> int:
+    """The daily streak shown now: the stored run while its last day is the user's local today or
+    yesterday (or later, after a move to a zone behind), else 0: a day was missed."""
+    if not length or last_date is None:
+        return 0
+    return length if last_date >= today - ONE_DAY else 0
+
+
+def practiced_today(*, length: int, last_date: dt.date | None, today: dt.date) -> bool:
+    """Whether ``today`` is a counted day: it lies in the stored run (the latest one)."""
+    if not length or last_date is None:
+        return False
+    return last_date - dt.timedelta(days=length - 1) <= today <= last_date
+
+
+def _ordered(rows: list[LanguageStreakRow]) -> list[LanguageStreakRow]:
+    return sorted(rows, key=lambda row: (-row.daily_streak, row.code))
+
+
+def streaks_of_user(*, user: User, now: dt.datetime | None = None) -> list[LanguageStreakRow]:
+    """Every language the user has practised (a ``LanguageStreak`` row exists from the first
+    practice in a language, counted or not), by current daily streak descending then code. One
+    query."""
+    today = local_today(user.timezone, now)
+    rows = [
+        LanguageStreakRow(
+            code=streak.language_id,
+            name=streak.language.name,
+            daily_streak=daily_streak_current(length=streak.length, last_date=streak.last_date, today=today),
+            max_streak=streak.max_length,
+            max_streak_date=streak.max_date,
+            practiced_today=practiced_today(length=streak.length, last_date=streak.last_date, today=today),
+        )
+        for streak in LanguageStreak.objects.filter(user_id=user.pk).select_related("language")
+    ]
+    return _ordered(rows)
+
+
+def friend_streak_current(*, friendship: Friendship, now: dt.datetime | None = None) -> int:
+    """The friend streak shown now (SPEC §4.2): the stored run while neither friend has missed a
+    date after it, else 0.
+
+    Friend X has missed a date when some date after the run and before X's local today is not a
+    counted day of X. ``streak_*_through`` hold how far X's counted days continue after the run,
+    so the test is ``through_X >= yesterday_X`` for both friends. Without a friend ahead in time
+    this is the plain rule "the run's last date is not before either friend's yesterday"; with
+    one (UTC+14 beside UTC-11) it lets the friend ahead finish dates the other has not reached.
+    Uses ``friendship.user_low`` and ``user_high``: load them with ``select_related``.
+    """
+    last = friendship.streak_last_date
+    if not friendship.streak_length or last is None or not friendship.active:
+        return 0
+    now = now or timezone.now()
+    for through, friend in (
+        (friendship.streak_low_through, friendship.user_low),
+        (friendship.streak_high_through, friendship.user_high),
+    ):
+        if max(through or last, last) < local_yesterday(friend.timezone, now):
+            return 0
+    return friendship.streak_length
 
 
 def friend_streaks(*, friendships: Iterable[Friendship]) -> dict[int, int]:
-    """Current friend streak of each friendship, by friendship id, without extra queries per row
-    (the friendships come with both users' timezones loaded)."""
-    return {friendship.pk: 0 for friendship in friendships}
+    """Current friend streak of each friendship, by friendship id, without any query (the
+    friendships come with both users' timezones loaded)."""
+    now = timezone.now()
+    return {friendship.pk: friend_streak_current(friendship=friendship, now=now) for friendship in friendships}
 
 
 def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
     """For each user: ``[{code, name, daily_streak, max_streak}]`` of the languages they
-    practised, in one or two queries whatever the number of users."""
-    return {user_id: [] for user_id in user_ids}
+    practised, by daily streak descending then code. One query whatever the number of users."""
+    ids = list(dict.fromkeys(user_ids))
+    now = timezone.now()
+    rows: dict[int, list[LanguageStreakRow]] = defaultdict(list)
+    if ids:
+        streaks = LanguageStreak.objects.filter(user_id__in=ids).values_list(
+            "user_id", "language_id", "language__name", "length", "last_date", "max_length", "user__timezone"
+        )
+        todays: dict[str, dt.date] = {}
+        for user_id, code, name, length, last_date, max_length, tz_name in streaks:
+            if tz_name not in todays:
+                todays[tz_name] = local_today(tz_name, now)
+            today = todays[tz_name]
+            rows[user_id].append(
+                LanguageStreakRow(
+                    code=code,
+                    name=name,
+                    daily_streak=daily_streak_current(length=length, last_date=last_date, today=today),
+                    max_streak=max_length,
+                    max_streak_date=None,
+                    practiced_today=False,
+                )
+            )
+    return {
+        user_id: [
+            {"code": row.code, "name": row.name, "daily_streak": row.daily_streak, "max_streak": row.max_streak}
+            for row in _ordered(rows.get(user_id, []))
+        ]
+        for user_id in ids
+    }

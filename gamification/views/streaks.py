@@ -1,5 +1,60 @@
-"""API views for streaks."""
+"""Streaks API (SPEC §4, §5): my per-language daily streaks and those of a friend."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-urlpatterns: list[URLPattern] = []
+from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.exceptions import ForbiddenError, NotFoundError
+from gamification.models import User
+from gamification.selectors.relationships import can_view_private
+from gamification.selectors.streaks import streaks_of_user
+from gamification.serializers.streaks import LanguageStreakSerializer
+
+STREAKS_PRIVATE = "Only this user and their friends can see their streaks."
+
+
+class MyStreaksView(APIView):
+    """My daily streak in every language I have practised, by current streak then code.
+    Logged-in users, for themselves."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: LanguageStreakSerializer(many=True)}, tags=["streaks"])
+    def get(self, request: Request) -> Response:
+        return Response(LanguageStreakSerializer(streaks_of_user(user=request.user), many=True).data)
+
+
+class UserStreaksView(APIView):
+    """A user's daily streaks, in the shape of ``/api/streaks/``, computed on their own local
+    calendar. Logged-in users, for themselves or a current friend (403 otherwise, 404 for an
+    unknown username)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: LanguageStreakSerializer(many=True),
+            403: OpenApiResponse(description="Not this user's friend"),
+            404: OpenApiResponse(description="No such user"),
+        },
+        tags=["streaks"],
+    )
+    def get(self, request: Request, username: str) -> Response:
+        target = None
+        if len(username) <= USERNAME_MAX_LENGTH:
+            target = User.objects.filter(username_key=username.lower()).only("pk", "timezone").first()
+        if target is None:
+            raise NotFoundError("No user with this username.")
+        if not can_view_private(viewer_id=request.user.pk, target_id=target.pk):
+            raise ForbiddenError(STREAKS_PRIVATE)
+        return Response(LanguageStreakSerializer(streaks_of_user(user=target), many=True).data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("streaks/", MyStreaksView.as_view(), name="streaks"),
+    path("users/<str:username>/streaks/", UserStreaksView.as_view(), name="user-streaks"),
+]
