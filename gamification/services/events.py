@@ -19,9 +19,11 @@ decision that concurrent requests could race on is taken by a unique constraint:
   (user, kind, key_hash) on ``FirstOccurrence``: only the request whose insert created the row
   increments the metric.
 
-Both are inserted in bulk after one read of what already exists; when a concurrent request wins
-between that read and the insert, the insert fails on the constraint and the batch falls back to
-one savepoint per row for that table, so the constraint decides row by row.
+Events are inserted in bulk at once (keys are nearly always new); first occurrences in bulk after
+one read of the keys already claimed (repeated words are common). When the constraint refuses a
+bulk insert, the existing keys are read and the rest inserted; when a concurrent request wins
+between that read and the insert, the batch falls back to one savepoint per row for that table,
+so the constraint decides row by row.
 
 Metric increments are grouped per (user, activity type) and applied through
 ``gamification.services.metrics.metric_increment`` in (user, type) order, so a 500-event batch
@@ -135,31 +137,44 @@ def _event_row(event: dict[str, Any], *, user: User, reporter: User) -> Activity
     )
 
 
+def _is_unique_violation(error: IntegrityError) -> bool:
+    """A duplicate key (the constraint deciding a race), not another integrity failure."""
+    code = error.args[0] if error.args else None
+    return code == 1062 or "UNIQUE constraint failed" in str(error)  # MariaDB/MySQL, SQLite
+
+
+def _bulk_insert_or_refuse(model: type, rows: list) -> bool:
+    """Insert all rows, or none when a unique constraint refuses one of them."""
+    try:
+        with transaction.atomic():
+            model.objects.bulk_create(rows)
+    except IntegrityError as error:
+        if not _is_unique_violation(error):
+            raise
+        return False
+    return True
+
+
 def _insert_events(rows: list[ActivityEvent]) -> list[ActivityEvent]:
     """Insert the rows whose idempotency key is new for their user; return the inserted rows.
 
-    The caller already removed keys repeated within the batch.
+    Optimistic: most events carry a new key (or none), so the batch goes in at once. When the
+    constraint refuses it, the keys already stored are read and only the other rows inserted;
+    when a concurrent request stores a key between that read and the insert, row by row. The
+    caller already removed keys repeated within the batch.
     """
+    if not rows or _bulk_insert_or_refuse(ActivityEvent, rows):
+        return rows
     keyed = [row for row in rows if row.idempotency_hash is not None]
-    taken: set[tuple[int, str]] = set()
-    if keyed:
-        taken = set(
-            ActivityEvent.objects.filter(
-                user_id__in={row.user_id for row in keyed},
-                idempotency_hash__in={row.idempotency_hash for row in keyed},
-            ).values_list("user_id", "idempotency_hash")
-        )
+    taken = set(
+        ActivityEvent.objects.filter(
+            user_id__in={row.user_id for row in keyed},
+            idempotency_hash__in={row.idempotency_hash for row in keyed},
+        ).values_list("user_id", "idempotency_hash")
+    )
     fresh = [row for row in rows if (row.user_id, row.idempotency_hash) not in taken]
-    if not fresh:
-        return []
-    try:
-        with transaction.atomic():
-            ActivityEvent.objects.bulk_create(fresh)
+    if not fresh or _bulk_insert_or_refuse(ActivityEvent, fresh):
         return fresh
-    except IntegrityError:
-        # A concurrent request stored one of these keys after our read: let the constraint
-        # decide, row by row.
-        pass
     unkeyed = [row for row in fresh if row.idempotency_hash is None]
     ActivityEvent.objects.bulk_create(unkeyed)
     inserted = list(unkeyed)
@@ -169,7 +184,9 @@ def _insert_events(rows: list[ActivityEvent]) -> list[ActivityEvent]:
         try:
             with transaction.atomic():
                 row.save(force_insert=True)
-        except IntegrityError:
+        except IntegrityError as error:
+            if not _is_unique_violation(error):
+                raise
             row.pk = None
             continue
         inserted.append(row)
@@ -226,18 +243,17 @@ def _claim_first_occurrences(claims: list[Claim]) -> list[Claim]:
         return []
     # Sorted inserts keep two concurrent batches from locking index records in opposite orders.
     fresh.sort(key=lambda c: (c.user_id, c.kind, c.key_hash))
-    try:
-        with transaction.atomic():
-            FirstOccurrence.objects.bulk_create([claim.as_row() for claim in fresh])
+    if _bulk_insert_or_refuse(FirstOccurrence, [claim.as_row() for claim in fresh]):
         return fresh
-    except IntegrityError:
-        pass  # a concurrent request claimed one of these keys after our read
+    # A concurrent request claimed one of these keys after our read: row by row.
     created: list[Claim] = []
     for claim in fresh:
         try:
             with transaction.atomic():
                 claim.as_row().save(force_insert=True)
-        except IntegrityError:
+        except IntegrityError as error:
+            if not _is_unique_violation(error):
+                raise
             _move_earlier(claim)
             continue
         created.append(claim)
@@ -324,12 +340,14 @@ def events_record(*, reporter: User, events: list[dict[str, Any]]) -> EventsReco
             new_badges.extend(NewBadge(user=users[user_id], badge=award.badge) for award in change.new_badges)
         for row in sorted(inserted, key=lambda r: (r.user_id, r.occurred_at)):
             if row.type == EventType.PRACTICE:
-                streaks.practice_record(
+                # The STREAK_DAYS badges a newly counted day awards.
+                awards = streaks.practice_record(
                     user=row.user,
                     language_id=row.language_id,
                     occurred_at=row.occurred_at,
                     seconds=row.duration_seconds,
                 )
+                new_badges.extend(NewBadge(user=users[row.user_id], badge=award.badge) for award in awards or ())
         return len(inserted), tuple(new_badges)
 
     accepted, new_badges = atomic_with_retry(run)
