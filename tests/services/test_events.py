@@ -199,6 +199,40 @@ class TestIdempotency:
         event = ActivityEvent.objects.get(user=user)
         assert (event.idempotency_key, event.idempotency_hash) == ("abc", sha256_hex("abc"))
 
+    def test_keys_a_concurrent_request_stores_first_are_decided_by_the_constraint_row_by_row(self, user, monkeypatch):
+        from gamification.services import events as events_module
+
+        events_record(reporter=user, events=[*translated("alt"), exercise(idempotency_key="old")])
+        real_insert = events_module._bulk_insert_or_refuse
+        calls: list[str] = []
+
+        def racing_insert(model, rows):
+            """Another request stores key "new" and claims "de:neu" just before our inserts."""
+            calls.append(model.__name__)
+            if model is ActivityEvent and calls.count("ActivityEvent") == 2:  # after our read of the keys
+                events_record(reporter=user, events=[exercise(idempotency_key="new")])
+            if model is FirstOccurrence and calls.count("FirstOccurrence") == 1:  # after our read of the claims
+                events_record(reporter=user, events=translated("neu"))
+            return real_insert(model, rows)
+
+        monkeypatch.setattr(events_module, "_bulk_insert_or_refuse", racing_insert)
+
+        result = events_record(
+            reporter=user,
+            events=[
+                *translated("alt", "neu", "NEU"),
+                exercise(idempotency_key="old"),
+                exercise(idempotency_key="new"),
+                exercise(),
+            ],
+        )
+
+        assert (result.accepted, result.duplicates) == (4, 2)
+        assert metric(user, "TRANSLATED_WORDS") == 2  # alt, and neu counted by the other request
+        assert metric(user, "CORRECT_EXERCISES") == 3  # old, new (other request), the unkeyed one
+        assert ActivityEvent.objects.filter(user=user).count() == 8
+        assert FirstOccurrence.objects.filter(user=user).count() == 2
+
 
 @pytest.mark.django_db
 class TestTransactionAndStreaks:
