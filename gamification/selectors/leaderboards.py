@@ -3,12 +3,13 @@
 Boards are small (a user's friends, a classroom's students), so each board is built from a fixed
 number of queries whatever its size, and ranked in Python:
 
-- the members, in one query (for the friends board: one query for the friendship history, one
-  for the users);
+- the members with what the board shows of them, in one query: for the friends board, my
+  friendships (current now, or at the end of the period) joined to both users, which also tells
+  who is my friend now; for a classroom board, the classroom joined to its memberships and users,
+  which also tells the caller's role;
 - their values for the metric and period, in one grouped query over the activity log
   (``ActivityEvent``) or over the first occurrences (``FirstOccurrence``);
-- which members are my current friends, in one query (the friends board reads it from the
-  friendship history it already has).
+- for a classroom board, which students are my current friends, in one query.
 
 Decisions where the spec is silent:
 
@@ -23,14 +24,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
 from gamification.models import (
     ActivityEvent,
     Classroom,
-    ClassroomMembership,
     ClassroomRole,
     EventType,
     FirstOccurrence,
@@ -73,10 +73,27 @@ METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
 METRICS: tuple[str, ...] = tuple(METRIC_SOURCES)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What a board shows of a user (the fields of ``UserSummary``), read without model instances:
+    boards list hundreds of users and building ``User`` objects would cost more than the queries."""
+
+    pk: int
+    username: str
+    name: str
+    avatar_image: str
+    avatar_character_color: str
+    avatar_background_color: str
+
+    @classmethod
+    def of(cls, user: User) -> "Member":
+        return cls(*(getattr(user, field) for field in SUMMARY_FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
 class BoardRow:
     rank: int
-    user: User
+    user: Member
     value: int
     is_self: bool
     is_friend: bool
@@ -114,70 +131,71 @@ def member_values(
 
 
 def _rank(
-    *, members: list[User], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int
+    *, members: Iterable[Member], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int
 ) -> tuple[list[BoardRow], Standing | None]:
     """Competition ranking (1, 1, 3) by value descending, then username ignoring case."""
-    ordered = sorted(members, key=lambda user: (-values.get(user.pk, 0), user.username.lower(), user.pk))
+    ordered = sorted(members, key=lambda member: (-values.get(member.pk, 0), member.username.lower(), member.pk))
     rows: list[BoardRow] = []
     me: Standing | None = None
     rank, previous = 0, None
-    for position, user in enumerate(ordered, start=1):
-        value = values.get(user.pk, 0)
+    for position, member in enumerate(ordered, start=1):
+        value = values.get(member.pk, 0)
         if value != previous:
             rank, previous = position, value
-        is_self = user.pk == viewer_id
+        is_self = member.pk == viewer_id
         if is_self:
             me = Standing(rank=rank, value=value)
         if position <= limit:
-            rows.append(
-                BoardRow(
-                    rank=rank, user=user, value=value, is_self=is_self, is_friend=not is_self and user.pk in friend_ids
-                )
-            )
+            is_friend = not is_self and member.pk in friend_ids
+            rows.append(BoardRow(rank=rank, user=member, value=value, is_self=is_self, is_friend=is_friend))
     return rows, me
 
 
-def _summaries(user_ids: Iterable[int]) -> list[User]:
-    return list(User.objects.filter(pk__in=list(user_ids)).only(*SUMMARY_FIELDS))
+def _summary_fields(prefix: str) -> list[str]:
+    return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
 def friends_leaderboard(
     *, user: User, metric: str, period: str = "week", offset: int = 0, limit: int = 50, now: dt.datetime | None = None
 ) -> Leaderboard:
     """Me and whoever was my friend at the end of the period (now, for the current period and
-    for ``all``), ranked on ``metric``. Three queries whatever the number of friends."""
+    for ``all``), ranked on ``metric``. Two queries whatever the number of friends: the
+    friendships with both users' summaries, and the values."""
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
     at = now if (period == PERIOD_ALL or offset == 0) else end
     assert at is not None
-    # The friendships current now, and those that were current at ``at``: one query serves both
-    # the scope and the is_friend flags.
+    # The friendships current now (for is_friend) and those current at ``at`` (the scope).
     history = (
         Friendship.objects.filter(Q(user_low=user) | Q(user_high=user))
         .filter(Q(active=True) | Q(created_at__lte=at, ended_at__gt=at))
-        .values_list("user_low_id", "user_high_id", "created_at", "ended_at", "active")
+        .order_by()
+        .values_list("created_at", "ended_at", "active", *_summary_fields("user_low"), *_summary_fields("user_high"))
     )
-    member_ids = {user.pk}
+    width = len(SUMMARY_FIELDS)
+    members = {user.pk: Member.of(user)}
     current_friend_ids: set[int] = set()
-    for low_id, high_id, created_at, ended_at, active in history:
-        other_id = high_id if low_id == user.pk else low_id
+    for created_at, ended_at, active, *pair in history:
+        other = Member(*pair[width:]) if pair[0] == user.pk else Member(*pair[:width])
         if active:
-            current_friend_ids.add(other_id)
+            current_friend_ids.add(other.pk)
         if created_at <= at and (ended_at is None or ended_at > at):
-            member_ids.add(other_id)
-    members = _summaries(member_ids)
-    values = member_values(metric=metric, user_ids=member_ids, start=start, end=end)
-    rows, me = _rank(members=members, values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
+            members[other.pk] = other
+    values = member_values(metric=metric, user_ids=members, start=start, end=end)
+    rows, me = _rank(
+        members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit
+    )
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=rows, me=me)
 
 
 def _current_friend_ids(*, user: User, among: list[int]) -> set[int]:
-    pairs = Friendship.objects.filter(active=True).filter(
-        Q(user_low=user, user_high_id__in=among) | Q(user_high=user, user_low_id__in=among)
+    pairs = (
+        Friendship.objects.filter(active=True)
+        .filter(Q(user_low=user, user_high_id__in=among) | Q(user_high=user, user_low_id__in=among))
+        .order_by()
+        .values_list("user_low_id", "user_high_id")
     )
-    return {
-        high_id if low_id == user.pk else low_id for low_id, high_id in pairs.values_list("user_low_id", "user_high_id")
-    }
+    return {high_id if low_id == user.pk else low_id for low_id, high_id in pairs}
 
 
 def classroom_leaderboard(
@@ -192,36 +210,36 @@ def classroom_leaderboard(
 ) -> Leaderboard:
     """A classroom's students ranked on ``metric``. Visible to its students and teachers only
     (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
-    classroom → ``NotFoundError``. Four queries whatever the number of students."""
+    classroom → ``NotFoundError``. Three queries whatever the number of students: the classroom
+    with every member's role and summary, the values, and which students are my friends."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
-    classroom = (
+    # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
+    rows = (
         Classroom.objects.filter(pk=classroom_id)
-        .annotate(
-            viewer_role=Subquery(
-                ClassroomMembership.objects.filter(classroom=OuterRef("pk"), user=user).values("role")[:1]
-            )
-        )
-        .values("leaderboard_enabled", "viewer_role")
-        .first()
+        .order_by()
+        .values_list("leaderboard_enabled", "memberships__role", *_summary_fields("memberships__user"))
     )
-    if classroom is None:
+    members = list(rows)
+    if not members:
         raise NotFoundError("Classroom not found.")
-    role = classroom["viewer_role"]
+    enabled = members[0][0]
+    role: str | None = None
+    students: list[Member] = []
+    for _, member_role, *summary in members:
+        if summary[0] == user.pk:
+            role = member_role
+        if member_role == ClassroomRole.STUDENT:
+            students.append(Member(*summary))
     if role is None:
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
-    if role == ClassroomRole.STUDENT and not classroom["leaderboard_enabled"]:
+    if role == ClassroomRole.STUDENT and not enabled:
         raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
 
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
-    members = list(
-        User.objects.filter(
-            classroom_memberships__classroom_id=classroom_id, classroom_memberships__role=ClassroomRole.STUDENT
-        ).only(*SUMMARY_FIELDS)
-    )
-    member_ids = [member.pk for member in members]
-    values = member_values(metric=metric, user_ids=member_ids, start=start, end=end)
-    friend_ids = _current_friend_ids(user=user, among=member_ids)
-    rows, me = _rank(members=members, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
-    return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=rows, me=me)
+    student_ids = [student.pk for student in students]
+    values = member_values(metric=metric, user_ids=student_ids, start=start, end=end)
+    friend_ids = _current_friend_ids(user=user, among=student_ids)
+    ranked, me = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=ranked, me=me)
