@@ -5,6 +5,7 @@ import datetime as dt
 import itertools
 import random
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -655,17 +656,27 @@ def test_8_threads_adding_30_seconds_to_one_day_lose_nothing_and_count_it_once()
 
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
-def test_two_friends_completing_the_same_day_at_once_share_it():
-    for _ in range(5):
-        alice, bob = UserFactory(), UserFactory()
-        friendship = make_friends(alice, bob, since=dt.datetime.now(UTC) - dt.timedelta(days=1))
-        when = dt.datetime.now(UTC)
+def test_two_friends_completing_the_same_day_at_once_share_it(monkeypatch):
+    from gamification.services import streaks
 
-        def complete_the_day(i: int, pair=(alice, bob), when=when) -> None:
-            practice_record(user=pair[i], language_id="de", occurred_at=when, seconds=120)
+    read_counted_days = streaks._counted_days
 
-        errors = _run_in_threads(2, complete_the_day)
+    def slow_read(**kwargs):
+        # Widen the race: both transactions have counted their own day before either reads the
+        # other's. Only the friendship's row lock makes the second reader wait for the first.
+        time.sleep(0.3)
+        return read_counted_days(**kwargs)
 
-        assert errors == []
-        friendship.refresh_from_db()
-        assert friendship.streak_length == 1
+    monkeypatch.setattr(streaks, "_counted_days", slow_read)
+    alice, bob = UserFactory(), UserFactory()
+    friendship = make_friends(alice, bob, since=dt.datetime.now(UTC) - dt.timedelta(days=1))
+    when = dt.datetime.now(UTC)
+
+    def complete_the_day(i: int) -> None:
+        practice_record(user=(alice, bob)[i], language_id="de", occurred_at=when, seconds=120)
+
+    errors = _run_in_threads(2, complete_the_day)
+
+    assert errors == []
+    friendship.refresh_from_db()
+    assert friendship.streak_length == 1
