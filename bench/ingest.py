@@ -182,6 +182,7 @@ def main() -> None:
     counter = QueryCounter()
     latencies: list[float] = []
     with connection.execute_wrapper(counter):
+        cpu_started = time.process_time()
         started = time.perf_counter()
         for i in range(args.events):
             event = make_event(args.type, i, keys=keys)
@@ -189,6 +190,7 @@ def main() -> None:
             events_record(reporter=users[i % args.users], events=[event])
             latencies.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
     assert ActivityEvent.objects.count() == args.events + WARM_UP_PER_USER * args.users, "every event is stored"
 
     # The floor: bare increments of one metric row, each its own transaction (autocommit).
@@ -215,12 +217,13 @@ def main() -> None:
     print(
         f"  events_record: {rate:8.1f} events/s   mean {statistics.mean(latencies) * 1000:.2f} ms"
         f"   p50 {percentile(latencies, 0.5) * 1000:.2f} ms   p95 {percentile(latencies, 0.95) * 1000:.2f} ms"
-        f"   {counter.count / args.events:.1f} queries/event"
+        f"   {counter.count / args.events:.1f} queries/event   {cpu / args.events * 1000:.2f} ms CPU/event here"
     )
     print(
         f"  floor (UPDATE value = value + 1, autocommit): {floor_rate:8.1f} statements/s"
         f"   mean {statistics.mean(floor_latencies) * 1000:.2f} ms"
     )
+    print(f"  machine load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     ratio = floor_rate / rate
     verdict = "within" if ratio <= 2 else "beyond"
     print(f"  ratio: events take {ratio:.2f}x the floor's time ({verdict} the 2x target)")

@@ -304,7 +304,11 @@ def events_record(*, reporter: User, events: list[dict[str, Any]]) -> EventsReco
     catalogue (fixtures not loaded), its events are still stored and its metric is skipped.
     Practice events go to ``streaks.practice_record`` in the same transaction.
     """
-    activity_types = ActivityType.objects.in_bulk(list(FED_COUNTER_CODES), field_name="code")
+    # The catalogue rows the batch can feed, in one query (none for practice-only batches).
+    codes = {COUNTED_ONCE[e["type"]][1] for e in events if e["type"] in COUNTED_ONCE}
+    if any(e["type"] == EventType.EXERCISE_ANSWERED and e.get("correct") for e in events):
+        codes.add(CORRECT_EXERCISES)
+    activity_types = ActivityType.objects.in_bulk(sorted(codes), field_name="code") if codes else {}
 
     # Keys repeated within the batch: the first one wins, the others are duplicates.
     rows: list[ActivityEvent] = []
