@@ -15,6 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
@@ -89,6 +90,9 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "minLength": 1, "maxLength": ITEM_ID_MAX_LENGTH}, {"type": "integer"}]}
+)
 class ItemIdField(serializers.CharField):
     """A lesson or article id: a string, or an integer taken as its decimal string."""
 
@@ -214,7 +218,9 @@ class EventInputSerializer(serializers.Serializer):
 
 
 class EventBatchInputSerializer(serializers.Serializer):
-    events = EventInputSerializer(many=True, allow_empty=False, max_length=MAX_EVENTS_PER_BATCH)
+    events = EventInputSerializer(
+        many=True, allow_empty=False, min_length=1, max_length=MAX_EVENTS_PER_BATCH, help_text="1 to 500 events."
+    )
 
 
 def _named_usernames(data: Any) -> set[str]:

@@ -58,8 +58,11 @@ class EventsView(APIView):
         responses={
             201: EventsResultSerializer,
             400: OpenApiResponse(description="Invalid event(s); nothing stored."),
+            401: OpenApiResponse(description="Not logged in."),
             403: OpenApiResponse(description="An event names another user; nothing stored."),
+            429: OpenApiResponse(description="Rate-limited (EventsThrottle); nothing stored."),
         },
+        summary="Report learning activity",
         tags=["events"],
     )
     def post(self, request: Request) -> Response:
