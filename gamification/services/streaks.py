@@ -209,10 +209,11 @@ def practice_record(*, user: User, language_id: str, occurred_at: dt.datetime, s
     STREAK_DAYS badges awarded.
 
     A fixed number of queries, whatever the number of friends: 2 for a day already started,
-    5 for a new day, about 15 when the day becomes counted. Runs inside the caller's transaction
-    when there is one (event ingestion); the locks are listed in the module docstring.
+    5 for a new day, 12 to 17 when the day becomes counted (docs/streaks.md). Runs inside the
+    caller's transaction when there is one (event ingestion); the locks are listed in the module
+    docstring.
     """
-    if seconds <= 0:
+    if not seconds or seconds <= 0:
         return ()
     day = local_date(occurred_at, user.timezone)
 

@@ -581,11 +581,16 @@ def test_replaying_the_whole_log_rebuilds_the_same_streaks():
 
 # Query budget ------------------------------------------------------------------------------------
 def _queries_of_a_counted_day(n_friends: int) -> int:
+    """Queries of the event that makes today count for a user whose ``n_friends`` friends all
+    practised today: every friend streak changes."""
     user = UserFactory()
-    for _ in range(n_friends):
-        friend = UserFactory()
-        make_friends(user, friend, since=at("UTC", 2025, 4, 1))
-        practise(friend, at("UTC", 2025, 5, 1, 6))
+    friends = [UserFactory() for _ in range(n_friends)]
+    Friendship.objects.bulk_create(
+        [Friendship(user_low=user, user_high=friend, created_at=at("UTC", 2025, 4, 1)) for friend in friends]
+    )
+    PracticeDay.objects.bulk_create(
+        [PracticeDay(user=friend, language_id="de", date=dt.date(2025, 5, 1), seconds=600) for friend in friends]
+    )
     practise(user, at("UTC", 2025, 4, 30))  # yesterday counted: today extends it
     practise(user, at("UTC", 2025, 5, 1, 8), seconds=60)
 
@@ -608,14 +613,34 @@ class TestQueryCounts:
         with django_assert_num_queries(5):
             practice_record(user=user, language_id="de", occurred_at=at("UTC", 2025, 5, 1, 9), seconds=30)
 
-    def test_a_day_becoming_counted_costs_the_same_with_1_and_200_friends(self):
-        one = _queries_of_a_counted_day(1)
-        two_hundred = _queries_of_a_counted_day(200)
+    def test_a_day_becoming_counted_costs_the_same_with_1_200_and_1000_friends(self):
+        counts = [_queries_of_a_counted_day(n) for n in (1, 200, 1000)]
 
         # Practice day (2); lock the streak rows, update one (2); STREAK_DAYS: catalogue, a
-        # savepoint, insert-if-absent, lock, update, badges (7); friendships: lock, counted days
-        # of both sides, one UPDATE (3).
-        assert one == two_hundred == 14
+        # savepoint, insert-if-absent, lock, update, badges, release (7); friendships: lock,
+        # counted days of both sides, one UPDATE (3).
+        assert counts == [14, 14, 14]
+
+    def test_friend_streaks_read_no_query_and_languages_one_whatever_the_number_of_friends(
+        self, user, django_assert_num_queries
+    ):
+        friends = [UserFactory(timezone=zone) for zone in (KIRITIMATI, PAGO_PAGO, COPENHAGEN, "UTC")]
+        for friend in friends:
+            make_friends(user, friend, since=at("UTC", 2025, 4, 1))
+            for language in ("de", "fr"):
+                practise(friend, at("UTC", 2025, 5, 1), language=language)
+        practise(user, at("UTC", 2025, 5, 1))
+        friendships = list(Friendship.objects.select_related("user_low", "user_high"))
+
+        with time_machine.travel(at("UTC", 2025, 5, 1, 20), tick=False):
+            with django_assert_num_queries(0):
+                streaks = friend_streaks(friendships=friendships)
+            with django_assert_num_queries(1):
+                languages = languages_for_users(user_ids=[friend.pk for friend in friends])
+
+        # Noon UTC is already 2 May in Kiritimati: that friend shares no date with me.
+        assert sorted(streaks.values()) == [0, 1, 1, 1]
+        assert all([row["code"] for row in languages[friend.pk]] == ["de", "fr"] for friend in friends)
 
 
 # Concurrency (MariaDB) ---------------------------------------------------------------------------
