@@ -372,3 +372,23 @@ def test_the_same_new_word_from_4_threads_counts_once():
     assert metric(learner, "TRANSLATED_WORDS") == 1
     assert ActivityEvent.objects.filter(user=learner).count() == 4
     assert FirstOccurrence.objects.filter(user=learner).count() == 1
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_4_threads_sending_overlapping_words_count_each_word_once():
+    learner = UserFactory()
+    words = [f"wort{i}" for i in range(60)]
+
+    def send(index: int) -> None:
+        mine = words[index * 10 : index * 10 + 30]  # each word is sent by 1 to 3 threads
+        for start in range(0, len(mine), 10):
+            events_record(reporter=learner, events=translated(*reversed(mine[start : start + 10])))
+
+    errors = _run_in_threads(4, send)
+
+    assert errors == []
+    sent = {w for index in range(4) for w in words[index * 10 : index * 10 + 30]}
+    assert metric(learner, "TRANSLATED_WORDS") == len(sent) == 60
+    assert FirstOccurrence.objects.filter(user=learner).count() == 60
+    assert levels(learner, "TRANSLATED_WORDS") == [1]
