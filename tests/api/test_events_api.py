@@ -390,3 +390,17 @@ def test_the_same_idempotency_key_posted_by_4_threads_at_once_counts_once():
     assert ActivityEvent.objects.filter(user=learner).count() == 1
     assert metric(learner, "CORRECT_EXERCISES") == 1
     assert UserBadge.objects.filter(user=learner).count() == 0
+
+
+@pytest.mark.django_db
+def test_events_are_rate_limited_per_user(user, auth_client, settings, monkeypatch):
+    from gamification.views.throttles import EventsThrottle
+
+    settings.THROTTLING_ENABLED = True
+    monkeypatch.setattr(EventsThrottle, "rate", "3/min", raising=False)
+
+    statuses = [post(auth_client, word(f"w{i}")).status_code for i in range(4)]
+
+    assert statuses == [201, 201, 201, 429]
+    assert ActivityEvent.objects.filter(user=user).count() == 3
+    assert post(client_for(UserFactory()), word()).status_code == 201
