@@ -41,10 +41,14 @@ def user_get_by_username(*, username: str) -> User:
 
 
 def search_term_clean(raw: object) -> str:
-    """The term stripped; ``""`` when missing or blank; ValidationError (400) when too long."""
+    """The term stripped; ``""`` when missing or blank; ValidationError (400) when too long or
+    holding a NUL character."""
     if not isinstance(raw, str):
         return ""
     term = raw.strip()
+    if "\x00" in term:
+        # As DRF's CharField: SQLite would cut a LIKE pattern at the NUL and match everyone.
+        raise ValidationError({"search": ["Null characters are not allowed."]})
     if len(term) > SEARCH_TERM_MAX_LENGTH:
         raise ValidationError({"search": [f"A search term has at most {SEARCH_TERM_MAX_LENGTH} characters."]})
     return term

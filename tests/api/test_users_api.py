@@ -125,6 +125,24 @@ class TestSearch:
 
         assert len(client_for(me).get("/api/users/?search=wolf").json()) == 20
 
+    @pytest.mark.parametrize("term", ["\x00", "a\x00b", " \x00 "])
+    def test_a_null_character_is_400(self, me, term):
+        UserFactory(username="plain_user")
+
+        response = client_for(me).get("/api/users/", {"search": term})
+
+        assert response.status_code == 400
+        assert "search" in response.json()
+
+    @pytest.mark.parametrize("term", ["🦊", "ß", "ﬁ", "İ", "%%%", "\\%", "'", '"', "` OR 1=1"])
+    def test_odd_terms_never_fail(self, me, term):
+        UserFactory(username="plain_user", name="İstanbul ß")
+
+        response = client_for(me).get("/api/users/", {"search": term})
+
+        assert response.status_code == 200
+        assert response.json() == []
+
     def test_a_term_longer_than_100_characters_is_400(self, me):
         response = client_for(me).get("/api/users/", {"search": "a" * 101})
 
