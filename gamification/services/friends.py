@@ -67,12 +67,15 @@ def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
     activity_type = ActivityType.objects.filter(code=FRIENDS_CODE).first()
     if activity_type is None:
         return None
-    ids = sorted(set(user_ids))
-    UserMetric.objects.bulk_create(
-        [UserMetric(user_id=user_id, activity_type=activity_type, value=0) for user_id in ids], ignore_conflicts=True
-    )
-    for user_id in ids:
-        list(UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type).values("id"))
+    for user_id in sorted(set(user_ids)):
+        row = UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type)
+        # Lock the existing row first: an INSERT IGNORE on an existing row takes a shared lock, and
+        # two transactions upgrading shared locks on one row to exclusive deadlock each other.
+        if not row.exists():
+            UserMetric.objects.bulk_create(
+                [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
+            )
+            row.exists()
     return activity_type
 
 
