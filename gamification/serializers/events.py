@@ -121,7 +121,11 @@ class EventListSerializer(serializers.ListSerializer):
 class EventInputSerializer(serializers.Serializer):
     """One event. Only the fields of its ``type`` are read (see ``TYPE_FIELDS``)."""
 
-    type = serializers.ChoiceField(choices=EventType.choices)
+    # Choice errors list the allowed values instead of echoing the input: an echoed lone surrogate
+    # ("\ud800") could not be encoded in the JSON response.
+    type = serializers.ChoiceField(
+        choices=EventType.choices, error_messages={"invalid_choice": f"Use one of: {', '.join(EventType.values)}."}
+    )
     occurred_at = OffsetDateTimeField(
         required=False, help_text="ISO 8601 with a UTC offset; default now; at most 30 days old."
     )
@@ -142,7 +146,12 @@ class EventInputSerializer(serializers.Serializer):
     correct = StrictBooleanField(required=False, help_text="exercise_answered")
     lesson_id = ItemIdField(max_length=ITEM_ID_MAX_LENGTH, required=False, help_text="audio_lesson_completed")
     article_id = ItemIdField(max_length=ITEM_ID_MAX_LENGTH, required=False, help_text="article_read")
-    kind = serializers.ChoiceField(choices=PracticeKind.choices, required=False, help_text="practice")
+    kind = serializers.ChoiceField(
+        choices=PracticeKind.choices,
+        required=False,
+        help_text="practice",
+        error_messages={"invalid_choice": f"Use one of: {', '.join(PracticeKind.values)}."},
+    )
     duration_seconds = StrictIntegerField(
         min_value=1, max_value=MAX_DURATION_SECONDS, required=False, help_text="practice"
     )

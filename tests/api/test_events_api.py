@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -204,6 +205,16 @@ class TestValidation:
     def test_occurred_at_within_the_clock_skew_and_age_limits_is_accepted(self, auth_client, frozen):
         events = [word("a", occurred_at="2025-03-10T12:04:59+00:00"), word("b", occurred_at="2025-02-08T12:01:00Z")]
         assert post(auth_client, {"events": events}).status_code == 201
+
+    @pytest.mark.parametrize("field", ["type", "kind", "language", "word", "user", "idempotency_key"])
+    def test_a_lone_surrogate_is_a_400_not_a_500(self, auth_client, field):
+        body = {**practice(type="word_translated" if field == "word" else "practice"), field: "SURROGATE"}
+        raw = json.dumps(body).replace('"SURROGATE"', '"\\ud800"')
+
+        response = auth_client.post(URL, raw.encode(), content_type="application/json")
+
+        assert response.status_code in (400, 403)
+        assert not ActivityEvent.objects.exists()
 
     def test_naive_occurred_at_is_refused_with_a_message_about_the_offset(self, auth_client, frozen):
         body = post(auth_client, word(occurred_at="2025-03-10T11:00:00")).json()
