@@ -68,14 +68,14 @@ def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
     if activity_type is None:
         return None
     for user_id in sorted(set(user_ids)):
-        row = UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type)
+        metric = UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type)
         # Lock the existing row first: an INSERT IGNORE on an existing row takes a shared lock, and
         # two transactions upgrading shared locks on one row to exclusive deadlock each other.
-        if not row.exists():
+        if not metric.exists():
             UserMetric.objects.bulk_create(
                 [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
             )
-            row.exists()
+            metric.exists()  # lock the row we (or a concurrent transaction) just created
     return activity_type
 
 
