@@ -214,9 +214,10 @@ def _on_profile_customised(user: User) -> None:
 def user_delete(*, user: User) -> None:
     """Delete the account and all its gamification data (cascades).
 
-    Former friends' FRIENDS metric follows (their badges stay).
+    Former friends' FRIENDS metric follows (their badges stay). Retried as a whole on a
+    deadlock (e.g. with a friend accepting a request at the same moment).
     """
+    from gamification.services.db import atomic_with_retry
     from gamification.services.friends import friends_recount_after_user_delete
 
-    with transaction.atomic():
-        friends_recount_after_user_delete(user=user)
+    atomic_with_retry(lambda: friends_recount_after_user_delete(user=user))

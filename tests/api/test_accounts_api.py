@@ -106,7 +106,9 @@ class TestLogin:
         user = UserFactory(email="gone@example.com")
         user.is_active = False
         user.save(update_fields=["is_active"])
-        response = api_client.post("/api/auth/login/", {"email": "gone@example.com", "password": DEFAULT_PASSWORD}, format="json")
+        response = api_client.post(
+            "/api/auth/login/", {"email": "gone@example.com", "password": DEFAULT_PASSWORD}, format="json"
+        )
         assert response.status_code == 400
 
 
@@ -155,7 +157,11 @@ class TestMe:
             {
                 "username": " New.Name-1 ",
                 "timezone": "Asia/Tokyo",
-                "avatar": {"image": "owl", "character_color": CHARACTER_COLORS[0], "background_color": BACKGROUND_COLORS[5]},
+                "avatar": {
+                    "image": "owl",
+                    "character_color": CHARACTER_COLORS[0],
+                    "background_color": BACKGROUND_COLORS[5],
+                },
             },
             format="json",
         )
@@ -185,7 +191,9 @@ class TestMe:
     )
     def test_bad_values_are_400_with_field_errors_and_nothing_is_written(self, user, auth_client, body, field):
         before = User.objects.values().get(pk=user.pk)
-        response = auth_client.patch("/api/me/", {**body, "name": "Should Not Stick"} if field != "name" else body, format="json")
+        response = auth_client.patch(
+            "/api/me/", {**body, "name": "Should Not Stick"} if field != "name" else body, format="json"
+        )
         assert response.status_code == 400
         assert field in response.json()
         assert User.objects.values().get(pk=user.pk) == before
@@ -255,7 +263,10 @@ ENDPOINTS = [
         (b'"a string"', "application/json"),
         (b"null", "application/json"),
         (json.dumps({"email": 5, "password": [], "username": {"a": 1}, "name": 7}).encode(), "application/json"),
-        (json.dumps({"email": "x" * 5000, "password": "y" * 5000, "username": "z" * 5000}).encode(), "application/json"),
+        (
+            json.dumps({"email": "x" * 5000, "password": "y" * 5000, "username": "z" * 5000}).encode(),
+            "application/json",
+        ),
         (b"email=a@example.com", "application/x-www-form-urlencoded"),
     ],
 )
@@ -281,8 +292,12 @@ def test_only_the_users_own_me_payloads_contain_an_email(api_client):
     bodies = [
         client.get("/api/avatar-options/").content,
         client.patch("/api/me/", {"username": "x" * 60}, format="json").content,
-        api_client.post("/api/auth/login/", {"email": "owner@example.com", "password": "bad-bad-bad"}, format="json").content,
-        api_client.post("/api/auth/register/", {"email": "owner@example.com", "password": STRONG_PASSWORD}, format="json").content,
+        api_client.post(
+            "/api/auth/login/", {"email": "owner@example.com", "password": "bad-bad-bad"}, format="json"
+        ).content,
+        api_client.post(
+            "/api/auth/register/", {"email": "owner@example.com", "password": STRONG_PASSWORD}, format="json"
+        ).content,
     ]
     for body in bodies:
         assert b"owner@example.com" not in body and b"someone@example.com" not in body
@@ -295,7 +310,9 @@ def test_login_is_rate_limited(api_client, settings):
     rate = api_settings.DEFAULT_THROTTLE_RATES["auth"]
     limit = int(rate.split("/")[0])
     statuses = [
-        api_client.post("/api/auth/login/", {"email": "a@example.com", "password": "whatever-123"}, format="json").status_code
+        api_client.post(
+            "/api/auth/login/", {"email": "a@example.com", "password": "whatever-123"}, format="json"
+        ).status_code
         for _ in range(limit + 1)
     ]
     assert statuses[:limit] == [400] * limit
@@ -305,7 +322,27 @@ def test_login_is_rate_limited(api_client, settings):
 @pytest.mark.django_db
 def test_throttling_off_lets_every_login_through(api_client):
     statuses = {
-        api_client.post("/api/auth/login/", {"email": "a@example.com", "password": "whatever-123"}, format="json").status_code
+        api_client.post(
+            "/api/auth/login/", {"email": "a@example.com", "password": "whatever-123"}, format="json"
+        ).status_code
         for _ in range(30)
     }
     assert statuses == {400}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_api_paths_without_the_trailing_slash_are_json_404_not_a_redirect(user, settings, debug):
+    settings.DEBUG = debug
+    response = client_for(user).post("/api/auth/logout", {}, format="json")
+    assert response.status_code == 404
+    if not debug:  # debug mode shows Django's technical 404 page instead
+        assert response.json() == {"detail": "Not found."}
+    assert Token.objects.filter(user=user).exists()
+
+
+@pytest.mark.django_db
+def test_admin_paths_still_get_the_slash_redirect(client):
+    response = client.get("/admin")
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/"
