@@ -6,10 +6,10 @@ number of queries whatever its size, and ranked in Python:
 - the members with what the board shows of them, in one query: for the friends board, my
   friendships (current now, or at the end of the period) joined to both users, which also tells
   who is my friend now; for a classroom board, the classroom joined to its memberships and users,
-  which also tells the caller's role;
+  which also tells the caller's role and, through an EXISTS on the pair's unique index, which
+  students are the caller's friends;
 - their values for the metric and period, in one grouped query over the activity log
-  (``ActivityEvent``) or over the first occurrences (``FirstOccurrence``);
-- for a classroom board, which students are my current friends, in one query.
+  (``ActivityEvent``) or over the first occurrences (``FirstOccurrence``).
 
 Decisions where the spec is silent:
 
@@ -24,7 +24,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -188,14 +189,15 @@ def friends_leaderboard(
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=rows, me=me)
 
 
-def _current_friend_ids(*, user: User, among: list[int]) -> set[int]:
-    pairs = (
-        Friendship.objects.filter(active=True)
-        .filter(Q(user_low=user, user_high_id__in=among) | Q(user_high=user, user_low_id__in=among))
-        .order_by()
-        .values_list("user_low_id", "user_high_id")
+def _is_friend_of(user: User, other: OuterRef) -> Exists:
+    """Whether ``other`` is ``user``'s friend now, through the pair's unique index."""
+    return Exists(
+        Friendship.objects.filter(
+            active=True,
+            user_low_id=Least(Value(user.pk), other),
+            user_high_id=Greatest(Value(user.pk), other),
+        )
     )
-    return {high_id if low_id == user.pk else low_id for low_id, high_id in pairs}
 
 
 def classroom_leaderboard(
@@ -210,15 +212,16 @@ def classroom_leaderboard(
 ) -> Leaderboard:
     """A classroom's students ranked on ``metric``. Visible to its students and teachers only
     (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
-    classroom → ``NotFoundError``. Three queries whatever the number of students: the classroom
-    with every member's role and summary, the values, and which students are my friends."""
+    classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
+    every member's role, summary and whether they are my friend; and the values."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
     # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
     rows = (
         Classroom.objects.filter(pk=classroom_id)
         .order_by()
-        .values_list("leaderboard_enabled", "memberships__role", *_summary_fields("memberships__user"))
+        .annotate(is_friend=_is_friend_of(user, OuterRef("memberships__user_id")))
+        .values_list("leaderboard_enabled", "memberships__role", "is_friend", *_summary_fields("memberships__user"))
     )
     members = list(rows)
     if not members:
@@ -226,11 +229,14 @@ def classroom_leaderboard(
     enabled = members[0][0]
     role: str | None = None
     students: list[Member] = []
-    for _, member_role, *summary in members:
+    friend_ids: set[int] = set()
+    for _, member_role, is_friend, *summary in members:
         if summary[0] == user.pk:
             role = member_role
         if member_role == ClassroomRole.STUDENT:
             students.append(Member(*summary))
+            if is_friend:
+                friend_ids.add(summary[0])
     if role is None:
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
     if role == ClassroomRole.STUDENT and not enabled:
@@ -238,8 +244,6 @@ def classroom_leaderboard(
 
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
-    student_ids = [student.pk for student in students]
-    values = member_values(metric=metric, user_ids=student_ids, start=start, end=end)
-    friend_ids = _current_friend_ids(user=user, among=student_ids)
+    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
     ranked, me = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=ranked, me=me)

@@ -256,8 +256,8 @@ class TestClassroomBoard:
             practice(MembershipFactory(classroom=classroom).user, "reading", 5, THIS_WEEK)
         client = client_for(me)
 
-        # token + classroom with its members + values + friend flags
-        with django_assert_num_queries(4):
+        # token + classroom with its members and friend flags + values
+        with django_assert_num_queries(3):
             response = client.get(classroom_url(classroom), {"metric": "reading_time"})
 
         assert len(response.json()["rows"]) == students

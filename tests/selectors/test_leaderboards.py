@@ -336,7 +336,7 @@ class TestQueryCount:
             assert len(board.rows) == friends + 1
 
     @pytest.mark.parametrize("students", [1, 25])
-    def test_classroom_board_takes_three_queries_whatever_the_number_of_students(
+    def test_classroom_board_takes_two_queries_whatever_the_number_of_students(
         self, students, django_assert_num_queries
     ):
         classroom = ClassroomFactory(leaderboard_enabled=True)
@@ -346,7 +346,7 @@ class TestQueryCount:
             make_friends(me, student, since=LONG_AGO)
             answer(student, THIS_WEEK)
 
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(2):
             board = classroom_leaderboard(user=me, classroom_id=classroom.pk, metric="correct_exercises", now=NOW)
 
         assert len(board.rows) == students + 1
