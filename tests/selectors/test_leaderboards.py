@@ -298,6 +298,19 @@ class TestClassroomBoard:
         with pytest.raises(ForbiddenError):
             classroom_leaderboard(user=UserFactory(), classroom_id=classroom.pk, metric="reading_time")
 
+    def test_classroom_without_members_exists_for_a_stranger(self):
+        classroom = ClassroomFactory(leaderboard_enabled=True)
+
+        with pytest.raises(ForbiddenError):
+            classroom_leaderboard(user=UserFactory(), classroom_id=classroom.pk, metric="reading_time")
+
+    def test_teacher_of_a_classroom_without_students_sees_an_empty_board(self):
+        classroom, teacher, _ = self.make_classroom(students=0)
+
+        board = classroom_leaderboard(user=teacher, classroom_id=classroom.pk, metric="learned_words")
+
+        assert (board.rows, board.me) == ([], None)
+
     @pytest.mark.parametrize("classroom_id", [0, 987654321, 2**70])
     def test_unknown_classroom_is_not_found(self, classroom_id):
         with pytest.raises(NotFoundError):
