@@ -36,10 +36,21 @@ class MetricChange:
 
 
 def _lock_metric(*, user_id: int, activity_type: ActivityType) -> UserMetric:
-    UserMetric.objects.bulk_create(
-        [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
+    """Lock the (user, type) metric row, creating it when absent.
+
+    The existing row is locked first: on MariaDB an INSERT IGNORE that meets an existing row takes
+    a shared lock, and two transactions upgrading shared locks on one hot row deadlock each other.
+    """
+    locked = (
+        UserMetric.objects.select_for_update().only("id", "value").filter(user_id=user_id, activity_type=activity_type)
     )
-    return UserMetric.objects.select_for_update().only("id", "value").get(user_id=user_id, activity_type=activity_type)
+    metric = locked.first()
+    if metric is None:
+        UserMetric.objects.bulk_create(
+            [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
+        )
+        metric = locked.get()  # ours, or a concurrent transaction's, now locked
+    return metric
 
 
 def _award_between(
@@ -48,11 +59,19 @@ def _award_between(
     """Award the badges with ``above < threshold <= up_to`` (any threshold ≤ up_to when ``above``
     is None) that the user lacks. The caller holds the metric row's lock."""
     condition = Q(activity_type=activity_type, threshold__lte=up_to)
-    if above is not None:
-        condition &= Q(threshold__gt=above)
-    candidates = list(
-        Badge.objects.filter(condition).exclude(user_badges__user_id=user_id).select_related("activity_type")
-    )
+    if above is None:
+        candidates = list(
+            Badge.objects.filter(condition).exclude(user_badges__user_id=user_id).select_related("activity_type")
+        )
+    else:
+        # The hot path: levels between the old and the new value, usually none. Only when there are
+        # some, check which the user already holds (staff may have moved thresholds since).
+        candidates = list(Badge.objects.filter(condition, threshold__gt=above).select_related("activity_type"))
+        if candidates:
+            held = set(
+                UserBadge.objects.filter(user_id=user_id, badge__in=candidates).values_list("badge_id", flat=True)
+            )
+            candidates = [badge for badge in candidates if badge.pk not in held]
     if not candidates:
         return ()
     now = timezone.now()

@@ -346,3 +346,20 @@ def test_admin_paths_still_get_the_slash_redirect(client):
     response = client.get("/admin")
     assert response.status_code == 301
     assert response["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/me/", b'{"name": "bad \\ud800 text"}'),
+        ("/api/auth/login/", b'{"email": "\\udfff@example.com", "password": "x"}'),
+        ("/api/events/", b'{"type": "\\ud800", "language": "de"}'),
+        ("/api/events/", b'{"type": "word_translated", "language": "de", "word": "\\ud83d"}'),
+    ],
+)
+def test_lone_surrogates_are_a_400_not_a_500(user, path, body):
+    method = "patch" if path == "/api/me/" else "post"
+    response = getattr(client_for(user), method)(path, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "Unicode" in response.json()["detail"]

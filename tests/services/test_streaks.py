@@ -617,9 +617,9 @@ class TestQueryCounts:
         counts = [_queries_of_a_counted_day(n) for n in (1, 200, 1000)]
 
         # Practice day (2); lock the streak rows, update one (2); STREAK_DAYS: catalogue, a
-        # savepoint, insert-if-absent, lock, update, badges, release (7); friendships: lock,
+        # savepoint, lock (the row exists), update, badges, release (6); friendships: lock,
         # counted days of both sides, one UPDATE (3).
-        assert counts == [14, 14, 14]
+        assert counts == [13, 13, 13]
 
     def test_friend_streaks_read_no_query_and_languages_one_whatever_the_number_of_friends(
         self, user, django_assert_num_queries
