@@ -37,12 +37,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from gamification.models import ActivityEvent, ActivityType, Badge, EventType, FirstOccurrence, User, UserMetric
+from gamification.models import ActivityEvent, ActivityType, Badge, EventType, FirstOccurrence, User
 from gamification.services import streaks
 from gamification.services.db import atomic_with_retry
-from gamification.services.metrics import metric_increment
+from gamification.services.metrics import metric_increment, metrics_lock
 
 # Events that count once per user (and language, for words): the FirstOccurrence kind they
 # claim and the COUNTER each new claim feeds.
@@ -272,28 +272,6 @@ def _metric_amounts(rows: list[ActivityEvent], created: list[Claim]) -> Counter[
     return amounts
 
 
-def _lock_existing_metrics(increments: list[tuple[int, ActivityType, int]]) -> None:
-    """Take the write locks of the metric rows this batch will increment, in one query.
-
-    ``metric_increment`` inserts-if-absent before it locks; on MariaDB that insert takes a shared
-    lock on an existing row, and concurrent increments of one hot row then deadlock upgrading
-    their shared locks. Holding the exclusive lock first makes that insert a no-op that waits for
-    nothing. Rows that do not exist yet are created (and locked) by ``metric_increment``.
-    """
-    # Without row locks (SQLite), IMMEDIATE transactions serialise writers instead.
-    if not increments or not connection.features.has_select_for_update:
-        return
-    list(
-        UserMetric.objects.select_for_update()
-        .filter(
-            user_id__in={user_id for user_id, _, _ in increments},
-            activity_type_id__in={activity_type.pk for _, activity_type, _ in increments},
-        )
-        .order_by("user_id", "activity_type_id")
-        .values_list("id", flat=True)
-    )
-
-
 def events_record(*, reporter: User, events: list[dict[str, Any]]) -> EventsRecordResult:
     """Store the events in the activity log and feed the metrics, streaks and badges they drive
     (SPEC §2.3), all in one transaction.
@@ -337,10 +315,15 @@ def events_record(*, reporter: User, events: list[dict[str, Any]]) -> EventsReco
             ),
             key=lambda item: (item[0], item[1].pk),
         )
-        _lock_existing_metrics(increments)
+        # Lock the existing metric rows in one query, before any insert-if-absent: on MariaDB an
+        # INSERT IGNORE meeting an existing row takes a shared lock, and concurrent batches would
+        # deadlock upgrading it.
+        locked = metrics_lock(pairs=[(user_id, activity_type.pk) for user_id, activity_type, _ in increments])
         new_badges: list[NewBadge] = []
         for user_id, activity_type, amount in increments:
-            change = metric_increment(user=user_id, activity_type=activity_type, amount=amount)
+            change = metric_increment(
+                user=user_id, activity_type=activity_type, amount=amount, locked=locked.get((user_id, activity_type.pk))
+            )
             new_badges.extend(NewBadge(user=users[user_id], badge=award.badge) for award in change.new_badges)
         for row in sorted(inserted, key=lambda r: (r.user_id, r.occurred_at)):
             if row.type == EventType.PRACTICE:

@@ -16,14 +16,17 @@ then held until that transaction ends.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from gamification import signals
 from gamification.models import ActivityType, AwardMechanism, Badge, User, UserBadge, UserMetric
 from gamification.services.db import atomic_with_retry
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,34 @@ def _lock_metric(*, user_id: int, activity_type: ActivityType) -> UserMetric:
         )
         metric = locked.get()  # ours, or a concurrent transaction's, now locked
     return metric
+
+
+def _run_atomic(fn: Callable[[], T]) -> T:
+    """Join the caller's transaction as it is (no savepoint: nothing here catches a database
+    error, so a failure is the caller's whole transaction's failure), or own one, retried on
+    deadlock."""
+    if connection.in_atomic_block:
+        return fn()
+    return atomic_with_retry(fn)
+
+
+def metrics_lock(*, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], UserMetric]:
+    """Lock the existing metric rows of (user id, activity type id) pairs in one query, in
+    (user, type) order, and return them by pair; missing rows are left to ``_lock_metric``.
+
+    The caller owns the transaction. On SQLite (no row locks) IMMEDIATE transactions serialise
+    writers, so the rows read are as good as locked.
+    """
+    if not pairs:
+        return {}
+    rows = (
+        UserMetric.objects.select_for_update()
+        .only("id", "value", "user_id", "activity_type_id")
+        .filter(user_id__in={u for u, _ in pairs}, activity_type_id__in={t for _, t in pairs})
+        .order_by("user_id", "activity_type_id")
+    )
+    wanted = set(pairs)
+    return {(row.user_id, row.activity_type_id): row for row in rows if (row.user_id, row.activity_type_id) in wanted}
 
 
 def _award_between(
@@ -84,14 +115,20 @@ def _award_between(
     return new_badges
 
 
-def metric_increment(*, user: User | int, activity_type: ActivityType, amount: int = 1) -> MetricChange:
-    """Add ``amount`` (≥ 0) to a COUNTER metric and award the levels it newly reaches."""
+def metric_increment(
+    *, user: User | int, activity_type: ActivityType, amount: int = 1, locked: UserMetric | None = None
+) -> MetricChange:
+    """Add ``amount`` (≥ 0) to a COUNTER metric and award the levels it newly reaches.
+
+    ``locked``: the metric row with its current value, when the caller already locked it in the
+    current transaction (``metrics_lock``); otherwise it is locked (or created) here.
+    """
     if amount < 0:
         raise ValueError("A counter only grows.")
     user_id = user if isinstance(user, int) else user.pk
 
     def run() -> MetricChange:
-        metric = _lock_metric(user_id=user_id, activity_type=activity_type)
+        metric = locked if locked is not None else _lock_metric(user_id=user_id, activity_type=activity_type)
         old = metric.value
         if amount == 0:
             return MetricChange(user_id, activity_type.pk, old, old, ())
@@ -100,7 +137,7 @@ def metric_increment(*, user: User | int, activity_type: ActivityType, amount: i
         awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=new)
         return MetricChange(user_id, activity_type.pk, old, new, awards)
 
-    return atomic_with_retry(run)
+    return _run_atomic(run)
 
 
 def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> MetricChange:
@@ -123,7 +160,7 @@ def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> 
             awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=value)
         return MetricChange(user_id, activity_type.pk, old, value, awards)
 
-    return atomic_with_retry(run)
+    return _run_atomic(run)
 
 
 def metric_set_many(*, activity_type: ActivityType, values: dict[int, int]) -> list[MetricChange]:

@@ -285,10 +285,9 @@ class TestQueryCounts:
     def test_recording_one_event_costs_a_fixed_number_of_queries(self, user, django_assert_num_queries):
         events_record(reporter=user, events=translated("warm-up"))  # metric row exists, like a regular user's
         # Catalogue (1); the batch's transaction, a savepoint inside the test's (2); event insert in
-        # a savepoint (3); first-occurrence read and insert in a savepoint (4); metric_increment:
-        # savepoint, lock, update, badges, release (5); on MariaDB, the metric rows'
-        # locks taken first in one query (1).
-        with django_assert_num_queries(15 + connection.features.has_select_for_update):
+        # a savepoint (3); first-occurrence read and insert in a savepoint (4); the metric rows
+        # locked in one query (1); metric_increment joins the transaction: update, levels (2).
+        with django_assert_num_queries(13):
             events_record(reporter=user, events=translated("haus"))
 
     def test_a_100_event_batch_costs_what_a_10_event_batch_costs(self, user):
