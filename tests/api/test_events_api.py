@@ -339,8 +339,9 @@ class TestReportingForOthers:
 
         # Per user and type: the metric's UPDATE and its level lookup (the rows are locked for the
         # whole batch in one query); everything else is per batch. The 2 users of the first batch
-        # reach level 1 (a held-badge check and an award insert each); the 12 of the second do not.
-        assert len(many) - len(few) == 10 * 2 - 2 * 2
+        # reach level 1 (a held-badge check, the badge rows and an award insert each); the 12 of the
+        # second do not.
+        assert len(many) - len(few) == 10 * 2 - 2 * 3
 
 
 @pytest.mark.django_db
