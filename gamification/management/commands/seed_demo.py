@@ -1,12 +1,19 @@
 """Demo data for a local site: a staff login and a few learners. Safe to run again."""
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from gamification.models import User
+from gamification.exceptions import ConflictError
+from gamification.models import Classroom, ClassroomMembership, User
+from gamification.selectors.relationships import are_friends
+from gamification.services.classrooms import classroom_ensure, classroom_join
+from gamification.services.events import events_record
+from gamification.services.friends import friend_request_accept, friend_request_send
 from gamification.services.users import user_create
 
 STAFF_EMAIL = "admin@example.com"
@@ -17,6 +24,9 @@ DEMO_LEARNERS = [
     ("dora@example.com", "Dora", "America/New_York", "dora"),
     ("emil@example.com", "Emil", "UTC", "emil"),
 ]
+FRIEND_PAIRS = [("ada", "bruno"), ("ada", "chen"), ("ada", "dora"), ("bruno", "chen"), ("dora", "emil")]
+DEMO_CLASSROOM = "German for beginners"
+WORDS = ["Haus", "Baum", "Katze", "Hund", "Buch", "Schule", "Wasser", "Brot", "Apfel", "Stadt", "Zug", "Freund"]
 
 
 class Command(BaseCommand):
@@ -43,6 +53,18 @@ class Command(BaseCommand):
                 )
                 learner.set_password(password)
                 learner.save(update_fields=["password"])
+            learners = {
+                user.username: user for user in User.objects.filter(username__in=[row[3] for row in DEMO_LEARNERS])
+            }
+            self._befriend(learners)
+            self._record_activity(learners)
+            classroom = self._classroom(staff, learners)
+
+        self.stdout.write("")
+        self.stdout.write(
+            f"Demo: {len(learners)} learners with friendships and two weeks of activity; classroom"
+            f" '{classroom.name}' (invite code {classroom.invite_code}, leaderboard on, teacher: admin)."
+        )
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
@@ -51,3 +73,51 @@ class Command(BaseCommand):
         for email, *_ in DEMO_LEARNERS:
             self.stdout.write(f"                 {email} / {password}")
         self.stdout.write("  (passwords are new on every run of seed_demo)")
+
+    def _befriend(self, learners: dict[str, User]) -> None:
+        for a, b in FRIEND_PAIRS:
+            if are_friends(learners[a].pk, learners[b].pk):
+                continue
+            try:
+                request = friend_request_send(sender=learners[a], receiver_username=b)
+            except ConflictError:  # a request is already pending between them
+                continue
+            friend_request_accept(request_id=request.pk, acting_user=learners[b])
+
+    def _record_activity(self, learners: dict[str, User]) -> None:
+        """Two weeks of practice, words and exercises. Idempotency keys make a re-run count nothing
+        twice (events are keyed by day, so a run on a later day adds that day's activity)."""
+        today = timezone.now() - dt.timedelta(minutes=5)
+        for rank, username in enumerate(sorted(learners)):
+            user = learners[username]
+            events = []
+            for days_ago in range(13, -1, -1):
+                if (days_ago + rank) % 5 == 4:  # everyone misses a day now and then
+                    continue
+                when = today - dt.timedelta(days=days_ago)
+                day = when.date().isoformat()
+                events.append(
+                    {"type": "practice", "occurred_at": when, "language": "de", "kind": "reading",
+                     "duration_seconds": 300 + 60 * rank, "idempotency_key": f"demo-practice-{day}"}
+                )  # fmt: skip
+                for i in range(rank + 1):
+                    events.append(
+                        {"type": "exercise_answered", "occurred_at": when, "language": "de", "correct": True,
+                         "idempotency_key": f"demo-exercise-{day}-{i}"}
+                    )  # fmt: skip
+                word = WORDS[(days_ago + rank) % len(WORDS)]
+                events.append(
+                    {"type": "word_translated", "occurred_at": when, "language": "de", "word": word,
+                     "idempotency_key": f"demo-word-{day}"}
+                )  # fmt: skip
+            events_record(reporter=user, events=events)
+
+    def _classroom(self, staff: User, learners: dict[str, User]) -> Classroom:
+        classroom, _ = classroom_ensure(name=DEMO_CLASSROOM, language_code="de", teacher_usernames=[staff.username])
+        for username in ("ada", "bruno", "chen"):
+            if not ClassroomMembership.objects.filter(classroom=classroom, user=learners[username]).exists():
+                classroom_join(user=learners[username], invite_code=classroom.invite_code)
+        if not classroom.leaderboard_enabled:
+            classroom.leaderboard_enabled = True
+            classroom.save(update_fields=["leaderboard_enabled"])
+        return classroom
