@@ -134,7 +134,10 @@ def test_two_threads_taking_alice_and_ALICE_at_once_one_wins_the_other_gets_400(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=rename, args=(first, "Alice")), threading.Thread(target=rename, args=(second, "alice"))]
+    threads = [
+        threading.Thread(target=rename, args=(first, "Alice")),
+        threading.Thread(target=rename, args=(second, "alice")),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
