@@ -1,6 +1,5 @@
 import datetime as dt
 import math
-import threading
 
 import pytest
 from django.db import connection
@@ -10,6 +9,7 @@ from django.utils import timezone
 from gamification.models import ActivityEvent, ActivityType, Badge, FirstOccurrence, UserBadge, UserMetric
 from gamification.services.events import events_record, sha256_hex
 from tests.factories import UserFactory
+from tests.threads import run_in_threads
 
 
 def metric(user, code: str) -> int:
@@ -319,27 +319,6 @@ class TestQueryCounts:
         assert len(big) == len(small)
 
 
-def _run_in_threads(n: int, target) -> list[BaseException]:
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            target(index)
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
 def test_8_threads_of_200_correct_answers_end_at_1600_with_each_level_awarded_once():
@@ -349,7 +328,7 @@ def test_8_threads_of_200_correct_answers_end_at_1600_with_each_level_awarded_on
         for _ in range(200):
             events_record(reporter=learner, events=[exercise()])
 
-    errors = _run_in_threads(8, answer_200)
+    errors = run_in_threads(8, answer_200)
 
     assert errors == []
     assert metric(learner, "CORRECT_EXERCISES") == 1600
@@ -365,7 +344,7 @@ def test_the_same_new_word_from_4_threads_counts_once():
     learner = UserFactory()
     results = []
 
-    errors = _run_in_threads(4, lambda i: results.append(events_record(reporter=learner, events=translated("Haus"))))
+    errors = run_in_threads(4, lambda i: results.append(events_record(reporter=learner, events=translated("Haus"))))
 
     assert errors == []
     assert metric(learner, "TRANSLATED_WORDS") == 1
@@ -384,7 +363,7 @@ def test_4_threads_sending_overlapping_words_count_each_word_once():
         for start in range(0, len(mine), 10):
             events_record(reporter=learner, events=translated(*reversed(mine[start : start + 10])))
 
-    errors = _run_in_threads(4, send)
+    errors = run_in_threads(4, send)
 
     assert errors == []
     sent = {w for index in range(4) for w in words[index * 10 : index * 10 + 30]}

@@ -4,7 +4,6 @@ time. Each helper also logs the event, so that ``streaks_rebuild`` can replay it
 import datetime as dt
 import itertools
 import random
-import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from gamification.services.streaks import (
     streaks_rebuild,
 )
 from tests.factories import EventFactory, UserFactory, make_friends
+from tests.threads import run_in_threads
 
 UTC = dt.UTC
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14
@@ -644,34 +644,13 @@ class TestQueryCounts:
 
 
 # Concurrency (MariaDB) ---------------------------------------------------------------------------
-def _run_in_threads(n: int, target) -> list[BaseException]:
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            target(index)
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 @pytest.mark.mariadb
 @pytest.mark.django_db(transaction=True)
 def test_8_threads_adding_30_seconds_to_one_day_lose_nothing_and_count_it_once():
     user = UserFactory()
     when = dt.datetime.now(UTC)
 
-    errors = _run_in_threads(8, lambda i: practice_record(user=user, language_id="de", occurred_at=when, seconds=30))
+    errors = run_in_threads(8, lambda i: practice_record(user=user, language_id="de", occurred_at=when, seconds=30))
 
     assert errors == []
     assert PracticeDay.objects.get(user=user).seconds == 240
@@ -700,7 +679,7 @@ def test_two_friends_completing_the_same_day_at_once_share_it(monkeypatch):
     def complete_the_day(i: int) -> None:
         practice_record(user=(alice, bob)[i], language_id="de", occurred_at=when, seconds=120)
 
-    errors = _run_in_threads(2, complete_the_day)
+    errors = run_in_threads(2, complete_the_day)
 
     assert errors == []
     friendship.refresh_from_db()
