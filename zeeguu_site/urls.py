@@ -1,14 +1,20 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gamification.views.errors import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("gamification.urls")),
+    # Any other /api/ URL (an id the path converter refuses, an unknown endpoint) is the JSON 404
+    # in debug mode too, where Django would otherwise answer with its HTML debug page.
+    re_path(r"^api/", csrf_exempt(api_not_found)),
     # Uploaded badge icons. Small, staff-uploaded, validated images; a production deployment may
     # serve MEDIA_ROOT from its proxy instead.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),

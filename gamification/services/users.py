@@ -152,6 +152,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             name = ""
         if not isinstance(name, str):
             errors["name"] = ["Enter the name as a string."]
+        elif "\x00" in name:
+            # As sign-up (DRF's CharField) refuses it: no database text column should hold a NUL.
+            errors["name"] = ["Null characters are not allowed."]
         elif len(name.strip()) > NAME_MAX_LENGTH:
             errors["name"] = [f"A name has at most {NAME_MAX_LENGTH} characters."]
         else:

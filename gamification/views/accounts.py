@@ -23,6 +23,7 @@ from gamification.serializers.users import (
     RegisterInputSerializer,
 )
 from gamification.services.users import user_create, user_delete, user_update
+from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
 LOGIN_FAILED = "The email or password is incorrect."
@@ -47,7 +48,14 @@ class RegisterView(APIView):
     authentication_classes: list = []
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(request=RegisterInputSerializer, responses={201: AuthOutputSerializer}, tags=["auth"])
+    @extend_schema(
+        request=RegisterInputSerializer,
+        responses={
+            201: AuthOutputSerializer,
+            400: validation_error("Invalid fields, an email already registered, or a password the rules refuse."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=_require_object(request))
         serializer.is_valid(raise_exception=True)
@@ -65,7 +73,14 @@ class LoginView(APIView):
     authentication_classes: list = []
     throttle_classes = [AuthThrottle]
 
-    @extend_schema(request=LoginInputSerializer, responses={200: AuthOutputSerializer}, tags=["auth"])
+    @extend_schema(
+        request=LoginInputSerializer,
+        responses={
+            200: AuthOutputSerializer,
+            400: validation_error("Missing fields, or a wrong email or password (one message for both)."),
+        },
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=_require_object(request))
         serializer.is_valid(raise_exception=True)
@@ -104,7 +119,11 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         return Response(me_payload(request, request.user))
 
-    @extend_schema(request=MeUpdateSerializer, responses={200: MeSerializer}, tags=["me"])
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses={200: MeSerializer, 400: validation_error("Field errors (e.g. a username that is taken).")},
+        tags=["me"],
+    )
     def patch(self, request: Request) -> Response:
         user = user_update(user=request.user, data=_require_object(request))
         return Response(me_payload(request, user))

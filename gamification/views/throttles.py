@@ -5,8 +5,13 @@ from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, User
 
 
 class _Switchable:
+    # The methods limited (None: all of them); the OpenAPI schema documents 429 for these only.
+    throttled_methods: tuple[str, ...] | None = None
+
     def allow_request(self, request, view) -> bool:
         if not settings.THROTTLING_ENABLED:
+            return True
+        if self.throttled_methods is not None and request.method not in self.throttled_methods:
             return True
         return super().allow_request(request, view)  # type: ignore[misc]
 
@@ -30,12 +35,8 @@ class SearchThrottle(_PerUserThrottle):
 
 class FriendRequestThrottle(_PerUserThrottle):
     scope = "friend_requests"
-
-    def allow_request(self, request, view) -> bool:
-        # Only sending requests is limited; reading them is not.
-        if request.method != "POST":
-            return True
-        return super().allow_request(request, view)
+    # Only sending requests is limited; reading them is not.
+    throttled_methods = ("POST",)
 
 
 class EventsThrottle(_PerUserThrottle):

@@ -336,8 +336,7 @@ def test_api_paths_without_the_trailing_slash_are_json_404_not_a_redirect(user, 
     settings.DEBUG = debug
     response = client_for(user).post("/api/auth/logout", {}, format="json")
     assert response.status_code == 404
-    if not debug:  # debug mode shows Django's technical 404 page instead
-        assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found."}
     assert Token.objects.filter(user=user).exists()
 
 
