@@ -125,6 +125,24 @@ def user_create(
     raise ValidationError({"username": ["Could not find a free username; please try again."]})
 
 
+class NestedValidationError(ValidationError):
+    """A ValidationError whose field errors may nest one level (``{"avatar": {"image": [...]}}``).
+
+    Django flattens nested dicts of errors; ``errors`` keeps the shape for the API's error
+    handler, in DRF's convention for nested objects.
+    """
+
+    def __init__(self, errors: dict) -> None:
+        flat = {
+            field: [f"{key}: {message}" for key, messages in value.items() for message in messages]
+            if isinstance(value, dict)
+            else value
+            for field, value in errors.items()
+        }
+        super().__init__(flat)
+        self.errors = errors
+
+
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Partial update of username, name, timezone and avatar.
 
@@ -183,10 +201,10 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
                     changes[field] = value
                     avatar_changed = True
             if avatar_errors:
-                errors["avatar"] = [avatar_errors]  # type: ignore[list-item]
+                errors["avatar"] = avatar_errors  # type: ignore[assignment]  (nested, as DRF nests)
 
     if errors:
-        raise ValidationError(errors)
+        raise NestedValidationError(errors)
     if not changes:
         return user
 

@@ -36,6 +36,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ServiceError):
         data: Any = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
         return Response(data, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError) and isinstance(getattr(exc, "errors", None), dict):
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         return Response(_validation_payload(exc), status=status.HTTP_400_BAD_REQUEST)
     response = drf_exception_handler(exc, context)

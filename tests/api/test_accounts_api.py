@@ -198,6 +198,17 @@ class TestMe:
         assert field in response.json()
         assert User.objects.values().get(pk=user.pk) == before
 
+    def test_avatar_errors_are_nested_per_field(self, user, auth_client):
+        response = auth_client.patch(
+            "/api/me/",
+            {"avatar": {"image": "unicorn", "character_color": CHARACTER_COLORS[0], "hat": "top"}},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert set(response.json()) == {"avatar"}
+        assert set(response.json()["avatar"]) == {"image", "hat"}
+        assert "avatar-options" in response.json()["avatar"]["image"][0]
+
     def test_email_is_read_only(self, user, auth_client):
         response = auth_client.patch("/api/me/", {"email": "other@example.com"}, format="json")
         assert response.status_code == 200
