@@ -19,13 +19,15 @@ def test_seed_demo_creates_a_lively_site_and_is_idempotent(settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo", password="demo-password-1")
     first = counts()
-    call_command("seed_demo", password="demo-password-2")
+    call_command("seed_demo", password="demo-password-2", base_url="http://127.0.0.1:8766")
 
     assert counts() == first
     assert first[0] == 6 and first[1] == 5 and first[2] > 100 and first[3] > 0 and first[4] == 1
     admin = User.objects.get(email="admin@example.com")
     assert admin.is_staff and admin.check_password("demo-password-2")
-    assert "admin@example.com / demo-password-2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8766/admin/     admin@example.com / demo-password-2" in out
+    assert "http://127.0.0.1:8766/api/docs/" in out
 
 
 @pytest.mark.django_db

@@ -68,8 +68,9 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
-        self.stdout.write(f"  admin console  http://127.0.0.1:8000/admin/     {STAFF_EMAIL} / {password}")
-        self.stdout.write("  API docs       http://127.0.0.1:8000/api/docs/  POST /api/auth/login/ with a learner:")
+        base = options["base_url"].rstrip("/")
+        self.stdout.write(f"  admin console  {base}/admin/     {STAFF_EMAIL} / {password}")
+        self.stdout.write(f"  API docs       {base}/api/docs/  POST /api/auth/login/ with a learner:")
         for email, *_ in DEMO_LEARNERS:
             self.stdout.write(f"                 {email} / {password}")
         self.stdout.write("  (passwords are new on every run of seed_demo)")
