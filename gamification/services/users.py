@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from rest_framework.authtoken.models import Token
 
 from gamification.constants import (
     AVATAR_IMAGES,
@@ -123,6 +124,25 @@ def user_create(
             raise
         return user
     raise ValidationError({"username": ["Could not find a free username; please try again."]})
+
+
+def user_register(*, email: str, password: str, name: str = "", timezone: str = "UTC") -> tuple[User, str]:
+    """Sign-up: the account (Django's password validators apply) and its API token, together."""
+    with transaction.atomic():
+        user = user_create(email=email, password=password, name=name, timezone=timezone, validate_password_rules=True)
+        token = Token.objects.create(user=user)
+    return user, token.key
+
+
+def auth_token_issue(*, user: User) -> str:
+    """The user's API token (one per user, shared by their clients), created when absent."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def auth_token_revoke(*, user: User) -> None:
+    """Logout: the token stops working for every client of the user."""
+    Token.objects.filter(user=user).delete()
 
 
 class NestedValidationError(ValidationError):

@@ -2,10 +2,8 @@
 
 import waffle
 from django.contrib.auth import authenticate
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -22,7 +20,7 @@ from gamification.serializers.users import (
     MeUpdateSerializer,
     RegisterInputSerializer,
 )
-from gamification.services.users import user_create, user_delete, user_update
+from gamification.services.users import auth_token_issue, auth_token_revoke, user_delete, user_register, user_update
 from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
@@ -59,11 +57,9 @@ class RegisterView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=_require_object(request))
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            user = user_create(**serializer.validated_data, validate_password_rules=True)
-            token = Token.objects.create(user=user)
+        user, token = user_register(**serializer.validated_data)
         request.user = user
-        return Response({"token": token.key, "user": me_payload(request, user)}, status=status.HTTP_201_CREATED)
+        return Response({"token": token, "user": me_payload(request, user)}, status=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
@@ -92,9 +88,9 @@ class LoginView(APIView):
         if user is None:
             # One message whether or not the email exists.
             raise ValidationError({"detail": LOGIN_FAILED})
-        token, _ = Token.objects.get_or_create(user=user)
+        token = auth_token_issue(user=user)
         request.user = user
-        return Response({"token": token.key, "user": me_payload(request, user)})
+        return Response({"token": token, "user": me_payload(request, user)})
 
 
 class LogoutView(APIView):
@@ -104,7 +100,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="Logged out")}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        auth_token_revoke(user=request.user)
         if hasattr(request, "session"):
             request.session.flush()
         return Response(status=status.HTTP_204_NO_CONTENT)
