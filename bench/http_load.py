@@ -94,7 +94,21 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
+
+from common import (
+    EVENT_MIX,
+    LANGUAGES,
+    TIMEZONES,
+    insert_rows,
+    log,
+    mariadb_execute,
+    mariadb_server,
+    percentile,
+    random_event_details,
+    recreate_database,
+    with_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -104,8 +118,6 @@ BENCH_DATABASE = "bench_zeeguu_http"
 HOST = "127.0.0.1"
 READ_TARGET_MS = 150.0
 EVENTS_TARGET_MS = 250.0
-TIMEZONES = ("UTC", "Europe/Copenhagen", "Europe/Berlin", "America/New_York", "Australia/Brisbane", "Asia/Tokyo")
-LANGUAGES = ("de", "fr", "es", "it", "nl", "da")
 FIRST_NAMES = (
     "Ada", "Bruno", "Chen", "Dora", "Emil", "Fatima", "Gustav", "Hana", "Ivan", "Jonas", "Karin", "Lars",
     "Maja", "Nils", "Olga", "Pia", "Rasmus", "Sofia", "Tobias", "Ulla", "Viktor", "Yuki", "Zara", "Mette",
@@ -114,20 +126,6 @@ LAST_NAMES = (
     "Andersen", "Berg", "Costa", "Dahl", "Eriksen", "Fischer", "Garcia", "Hansen", "Ito", "Jensen",
     "Kowalski", "Larsen", "Moreau", "Nielsen", "Olsen", "Petrov", "Rossi", "Schmidt", "Tanaka", "Weber",
 )  # fmt: skip
-# Event mix of the fill: (type, share).
-EVENT_MIX = (
-    ("practice", 0.36),
-    ("exercise_answered", 0.34),
-    ("word_translated", 0.15),
-    ("word_learned", 0.05),
-    ("article_read", 0.06),
-    ("audio_lesson_completed", 0.04),
-)
-PRACTICE_KINDS = ("reading", "exercises", "listening", "watching", "browsing")
-VOCABULARY = 3000
-ARTICLES = 20000
-LESSONS = 400
-CHUNK = 5000
 LIVE_BATCH = 10  # events per events_record call for the live share of the fill
 SERVER_START_DEADLINE = 60.0
 LOCUST_GRACE = 60.0  # seconds locust may run past --duration before it is killed
@@ -183,10 +181,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 # Database ---------------------------------------------------------------------------------------
 
 
@@ -218,14 +212,9 @@ def configure(args: argparse.Namespace) -> Database:
         sys.exit("DATABASE_URL must be mysql://USER[:PASSWORD]@HOST:PORT/any (or use --sqlite)")
     if parts.path.strip("/") == args.database:
         sys.exit(f"Refusing to use {args.database!r}: DATABASE_URL names it; the bench needs a database of its own.")
-    bench_url = urlunsplit((parts.scheme, parts.netloc, f"/{args.database}", parts.query, ""))
+    bench_url = with_database(parts, args.database)
     os.environ["DATABASE_URL"] = bench_url
-    server = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
+    server = mariadb_server(parts)
     return Database(
         description=f"MariaDB {server['host']}:{server['port']}/{args.database}",
         server_env={"DATABASE_URL": bench_url},
@@ -234,27 +223,10 @@ def configure(args: argparse.Namespace) -> Database:
     )
 
 
-def mariadb_execute(server: dict, *statements: str) -> list:
-    import MySQLdb
-
-    connection = MySQLdb.connect(**server)
-    try:
-        cursor = connection.cursor()
-        rows = []
-        for statement in statements:
-            cursor.execute(statement)
-            rows = list(cursor.fetchall())
-        return rows
-    finally:
-        connection.close()
-
-
 def database_create(db: Database, *, drop: bool) -> None:
     if db.mariadb is None:
         return
-    statements = [f"DROP DATABASE IF EXISTS `{db.name}`"] if drop else []
-    statements.append(f"CREATE DATABASE IF NOT EXISTS `{db.name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    mariadb_execute(db.mariadb, *statements)
+    recreate_database(db.mariadb, db.name, drop=drop)
 
 
 def database_drop(db: Database) -> None:
@@ -262,50 +234,12 @@ def database_drop(db: Database) -> None:
 
     connections.close_all()
     if db.mariadb is not None:
-        mariadb_execute(db.mariadb, f"DROP DATABASE IF EXISTS `{db.name}`")
+        recreate_database(db.mariadb, db.name, create=False)
     elif db.tmpdir is not None:
         shutil.rmtree(db.tmpdir, ignore_errors=True)
 
 
 # Fill -------------------------------------------------------------------------------------------
-
-
-def insert_rows(model, rows: Iterable[dict], *, chunk: int = CHUNK) -> int:
-    """Multi-row INSERTs in chunks through the DB-API's executemany, bypassing the ORM's model
-    instances. Columns a row does not name get the field's default (or NULL); datetimes are
-    adapted by the backend (aware in, the database's format out)."""
-    from django.db import connection
-    from django.db.models import DateTimeField
-    from django.db.models.fields import NOT_PROVIDED
-
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
-    names = [f.attname for f in fields]
-    datetimes = {f.attname for f in fields if isinstance(f, DateTimeField)}
-    defaults = {
-        f.attname: (f.default if f.default is not NOT_PROVIDED and not callable(f.default) else None) for f in fields
-    }
-    adapt = connection.ops.adapt_datetimefield_value
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    total, batch = 0, []
-    with connection.cursor() as cursor:
-        for row in rows:
-            values = []
-            for name in names:
-                value = row.get(name, defaults[name])
-                values.append(adapt(value) if name in datetimes and value is not None else value)
-            batch.append(tuple(values))
-            if len(batch) >= chunk:
-                cursor.executemany(sql, batch)
-                total += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            total += len(batch)
-    return total
 
 
 def usernames(count: int, rng: random.Random) -> list[str]:
@@ -376,7 +310,7 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
             }
 
     with transaction.atomic():
-        insert_rows(User, users())
+        insert_rows(User, users(), adapt_datetimes=True)
     user_ids = list(User.objects.order_by("id").values_list("id", flat=True))
     Token.objects.bulk_create([Token(key=Token.generate_key(), user_id=user_id) for user_id in user_ids])
     # Most learners study one language, some a second one.
@@ -404,6 +338,7 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
                 }
                 for low, high in sorted(pairs)
             ),
+            adapt_datetimes=True,
         )
     requests: dict[tuple[int, int], tuple[int, int]] = {}
     for _ in range(args.learners // 2):
@@ -424,6 +359,7 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
                 }
                 for (low, high), (sender, receiver) in requests.items()
             ),
+            adapt_datetimes=True,
         )
     log(f"  {len(pairs)} friendships, {len(requests)} pending friend requests")
 
@@ -469,23 +405,8 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
             "occurred_at": occurred,
             "language_id": language,
             "idempotency_key": f"fill-{n}",
-            "word": "",
-            "correct": None,
-            "item_id": "",
-            "kind": "",
-            "duration_seconds": None,
+            **random_event_details(rng, event_type),
         }
-        if event_type == "practice":
-            row["kind"] = rng.choice(PRACTICE_KINDS)
-            row["duration_seconds"] = rng.randint(30, 1800)
-        elif event_type == "exercise_answered":
-            row["correct"] = rng.random() < 0.7
-        elif event_type in ("word_translated", "word_learned"):
-            row["word"] = f"word{int(rng.triangular(0, VOCABULARY, 0))}"
-        elif event_type == "article_read":
-            row["item_id"] = str(rng.randrange(ARTICLES))
-        else:
-            row["item_id"] = str(rng.randrange(LESSONS))
         return row
 
     def bulk_events() -> Iterable[dict]:
@@ -496,7 +417,7 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
             yield row
 
     with transaction.atomic():
-        inserted = insert_rows(ActivityEvent, bulk_events())
+        inserted = insert_rows(ActivityEvent, bulk_events(), adapt_datetimes=True)
     log(f"  {inserted} events bulk-inserted over {args.weeks} weeks ({time.perf_counter() - began:.0f} s so far)")
 
     # What ingestion derives from them, through the service that rebuilds it from the log.
@@ -827,14 +748,6 @@ def duration_seconds(text: str) -> float:
 
 
 # Report -----------------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def target_of(method: str) -> float:

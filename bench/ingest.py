@@ -37,7 +37,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from common import mariadb_server, recreate_database, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "bench_zeeguu_ingest"
@@ -79,27 +81,9 @@ def configure_django(args: argparse.Namespace) -> tuple[str, dict | None]:
         sys.exit("DATABASE_URL must be mysql://USER[:PASSWORD]@HOST:PORT/any (or unset for SQLite)")
     if args.database.startswith("test_") or args.database == parts.path.strip("/"):
         sys.exit(f"Refusing to use {args.database!r}: the bench needs a database of its own.")
-    os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{args.database}", parts.query, ""))
-    server = {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
+    os.environ["DATABASE_URL"] = with_database(parts, args.database)
+    server = mariadb_server(parts)
     return f"MariaDB {server['host']}:{server['port']}/{args.database}", server
-
-
-def recreate_mariadb_database(server: dict, database: str, *, create: bool = True) -> None:
-    import MySQLdb
-
-    connection = MySQLdb.connect(**server)
-    try:
-        cursor = connection.cursor()
-        cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        if create:
-            cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    finally:
-        connection.close()
 
 
 def make_event(event_type: str, index: int, *, keys: bool) -> dict:
@@ -145,7 +129,7 @@ def main() -> None:
     args = parse_args()
     where, server = configure_django(args)
     if server is not None:
-        recreate_mariadb_database(server, args.database)
+        recreate_database(server, args.database)
 
     import django
 
@@ -233,7 +217,7 @@ def main() -> None:
     if connection.vendor == "mysql":
         print(f"  target >= 200 events/s: {'met' if rate >= 200 else 'NOT met'}")
         connection.close()
-        recreate_mariadb_database(server, args.database, create=False)
+        recreate_database(server, args.database, create=False)
     else:
         connection.close()
         for suffix in ("", "-wal", "-shm"):

@@ -40,26 +40,23 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from common import (
+    EVENT_MIX,
+    LANGUAGES,
+    TIMEZONES,
+    insert_rows,
+    log,
+    mariadb_server,
+    percentile,
+    random_event_details,
+    recreate_database,
+    with_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "bench_zeeguu_boards"
-TIMEZONES = ("UTC", "Europe/Copenhagen", "Europe/Berlin", "America/New_York", "Australia/Brisbane", "Asia/Tokyo")
-LANGUAGES = ("de", "fr", "es", "it", "nl", "da")
-# Event mix: (type, share).
-EVENT_MIX = (
-    ("practice", 0.36),
-    ("exercise_answered", 0.34),
-    ("word_translated", 0.15),
-    ("word_learned", 0.05),
-    ("article_read", 0.06),
-    ("audio_lesson_completed", 0.04),
-)
-PRACTICE_KINDS = ("reading", "exercises", "listening", "watching", "browsing")
-VOCABULARY = 3000
-ARTICLES = 20000
-LESSONS = 400
-CHUNK = 5000
 COVER_INDEX = "activityevent_board_cover"
 
 
@@ -101,69 +98,17 @@ def configure_django(database: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme not in {"mysql", "mariadb"}:
         sys.exit("bench/leaderboard.py runs on MariaDB/MySQL: set DATABASE_URL=mysql://USER[:PASSWORD]@HOST:PORT/any")
-    os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+    os.environ["DATABASE_URL"] = with_database(parts, database)
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zeeguu_site.settings")
     os.environ.setdefault("THROTTLING", "off")
     os.environ.pop("DEBUG", None)  # no query log: it would slow down and grow the process
     sys.path.insert(0, str(ROOT))
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
-
-
-def recreate_database(server: dict, database: str, *, drop: bool) -> None:
-    import MySQLdb
-
-    connection = MySQLdb.connect(**server)
-    try:
-        cursor = connection.cursor()
-        if drop:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
-        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    finally:
-        connection.close()
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    return mariadb_server(parts)
 
 
 def naive_utc(instant: dt.datetime) -> dt.datetime:
     return instant.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def insert_rows(model, rows: Iterable[dict], *, chunk: int = CHUNK) -> int:
-    """Multi-row INSERTs (mysqlclient's executemany) in chunks, bypassing the ORM's objects.
-    Columns a row does not name get the field's default (or NULL)."""
-    from django.db import connection
-    from django.db.models import NOT_PROVIDED
-
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
-    names = [f.attname for f in fields]
-    defaults = {
-        f.attname: (f.default if f.default is not NOT_PROVIDED and not callable(f.default) else None) for f in fields
-    }
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        connection.ops.quote_name(model._meta.db_table),
-        ", ".join(connection.ops.quote_name(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    total, batch = 0, []
-    with connection.cursor() as cursor:
-        for row in rows:
-            batch.append(tuple(row.get(name, defaults[name]) for name in names))
-            if len(batch) >= chunk:
-                cursor.executemany(sql, batch)
-                total += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            total += len(batch)
-    return total
 
 
 @contextmanager
@@ -258,23 +203,8 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
                     "occurred_at": naive_utc(occurred),
                     "received_at": naive_utc(occurred),
                     "language_id": languages[user_id],
-                    "word": "",
-                    "correct": None,
-                    "item_id": "",
-                    "kind": "",
-                    "duration_seconds": None,
+                    **random_event_details(rng, event_type),
                 }
-                if event_type == "practice":
-                    row["kind"] = rng.choice(PRACTICE_KINDS)
-                    row["duration_seconds"] = rng.randint(30, 1800)
-                elif event_type == "exercise_answered":
-                    row["correct"] = rng.random() < 0.7
-                elif event_type in ("word_translated", "word_learned"):
-                    row["word"] = f"word{int(rng.triangular(0, VOCABULARY, 0))}"
-                elif event_type == "article_read":
-                    row["item_id"] = str(rng.randrange(ARTICLES))
-                else:
-                    row["item_id"] = str(rng.randrange(LESSONS))
                 if event_type in kind_of:
                     key = first_occurrence_key(
                         event_type=event_type, language_id=row["language_id"], word=row["word"], item_id=row["item_id"]
@@ -517,12 +447,6 @@ def naive_classroom_board(
 
 
 # Timing ------------------------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    index = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def timed(calls: list[Callable[[], object]], repeat: int) -> list[float]:
