@@ -11,8 +11,9 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
-from gamification.exceptions import NotFoundError
+from gamification.exceptions import ForbiddenError, NotFoundError
 from gamification.models import FriendRequest, Friendship, User
+from gamification.selectors.relationships import can_view_private
 from gamification.selectors.streaks import friend_streaks
 
 SEARCH_RESULTS_MAX = 20
@@ -28,6 +29,15 @@ class Relationship:
     friend_streak: int | None = None
     friends_since: datetime | None = None
     request_id: int | None = None
+
+
+def user_get_private(*, viewer: User, username: str, denied_message: str) -> User:
+    """The user whose private data (friends, badges, streaks) ``viewer`` asks for: NotFoundError
+    for an unknown username, ForbiddenError unless it is the viewer or a current friend."""
+    user = user_get_by_username(username=username)
+    if not can_view_private(viewer_id=viewer.pk, target_id=user.pk):
+        raise ForbiddenError(denied_message)
+    return user
 
 
 def user_get_by_username(*, username: str) -> User:

@@ -7,11 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gamification.constants import USERNAME_MAX_LENGTH
-from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.models import User
 from gamification.selectors.badges import badge_progress_for_user, badges_achieved_by_user, badges_unseen_count
-from gamification.selectors.relationships import can_view_private
+from gamification.selectors.users import user_get_private
 from gamification.serializers.badges import (
     ActivityTypeAchievedSerializer,
     ActivityTypeProgressSerializer,
@@ -72,13 +69,7 @@ class UserBadgesView(APIView):
         tags=["badges"],
     )
     def get(self, request: Request, username: str) -> Response:
-        target = None
-        if len(username) <= USERNAME_MAX_LENGTH:
-            target = User.objects.filter(username_key=username.lower()).only("pk").first()
-        if target is None:
-            raise NotFoundError("No user with this username.")
-        if not can_view_private(viewer_id=request.user.pk, target_id=target.pk):
-            raise ForbiddenError(BADGES_PRIVATE)
+        target = user_get_private(viewer=request.user, username=username, denied_message=BADGES_PRIVATE)
         achieved = badges_achieved_by_user(user=target)
         return Response(ActivityTypeAchievedSerializer(achieved, many=True, context={"request": request}).data)
 

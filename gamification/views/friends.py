@@ -14,18 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gamification.exceptions import ForbiddenError
 from gamification.selectors.friends import (
     friend_list,
     friend_requests_pending,
     friend_requests_received_count,
     friends_of,
 )
-from gamification.selectors.relationships import can_view_private
 from gamification.selectors.streaks import friend_streaks
 from gamification.selectors.users import (
     search_term_clean,
     user_get_by_username,
+    user_get_private,
     user_search,
     users_with_relationship,
 )
@@ -263,9 +262,7 @@ class UserFriendsView(APIView):
         tags=["users"],
     )
     def get(self, request: Request, username: str) -> Response:
-        user = user_get_by_username(username=username)
-        if not can_view_private(viewer_id=request.user.pk, target_id=user.pk):
-            raise ForbiddenError(FRIENDS_PRIVATE)
+        user = user_get_private(viewer=request.user, username=username, denied_message=FRIENDS_PRIVATE)
         return Response(UserSummarySerializer(friends_of(user_id=user.pk), many=True).data)
 
 

@@ -7,11 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gamification.constants import USERNAME_MAX_LENGTH
-from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.models import User
-from gamification.selectors.relationships import can_view_private
 from gamification.selectors.streaks import streaks_of_user
+from gamification.selectors.users import user_get_private
 from gamification.serializers.streaks import LanguageStreakSerializer
 
 STREAKS_PRIVATE = "Only this user and their friends can see their streaks."
@@ -44,13 +41,7 @@ class UserStreaksView(APIView):
         tags=["streaks"],
     )
     def get(self, request: Request, username: str) -> Response:
-        target = None
-        if len(username) <= USERNAME_MAX_LENGTH:
-            target = User.objects.filter(username_key=username.lower()).only("pk", "timezone").first()
-        if target is None:
-            raise NotFoundError("No user with this username.")
-        if not can_view_private(viewer_id=request.user.pk, target_id=target.pk):
-            raise ForbiddenError(STREAKS_PRIVATE)
+        target = user_get_private(viewer=request.user, username=username, denied_message=STREAKS_PRIVATE)
         return Response(LanguageStreakSerializer(streaks_of_user(user=target), many=True).data)
 
 
