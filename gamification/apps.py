@@ -7,4 +7,6 @@ class GamificationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from gamification import signals  # noqa: F401  (connects receivers)
+        from gamification import checks, signals  # noqa: F401  (registers the system checks)
+
+        signals.connect_receivers()

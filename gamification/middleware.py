@@ -1,6 +1,22 @@
 """Request middleware."""
 
+import logging
+import time
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware
+
+from gamification.client_address import client_address
+
+# Paths whose every answer is JSON, errors included.
+JSON_PATH_PREFIXES: tuple[str, ...] = ("/api/",)
+# Headers an error keeps when its body is replaced.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
+
+
+def is_json_path(path: str) -> bool:
+    return path.startswith(JSON_PATH_PREFIXES)
 
 
 class CommonMiddlewareWithoutApiSlashRedirect(CommonMiddleware):
@@ -11,6 +27,74 @@ class CommonMiddlewareWithoutApiSlashRedirect(CommonMiddleware):
     """
 
     def should_redirect_with_slash(self, request) -> bool:
-        if request.path_info.startswith("/api/"):
+        if is_json_path(request.path_info):
             return False
         return super().should_redirect_with_slash(request)
+
+
+def error_detail(status: int) -> str:
+    if status == HTTPStatus.BAD_REQUEST:
+        return "Bad request: the host, headers or body were refused."
+    try:
+        return f"{HTTPStatus(status).phrase}."
+    except ValueError:
+        return "The request failed."
+
+
+class JsonErrorsMiddleware:
+    """Under the API's paths, an error answered by anything but the API's own views (Django's
+    HTML pages for a disallowed ``Host`` or an oversized body, a 405 from the docs view, the debug
+    page) becomes ``{"detail": "..."}`` with the same status. Outermost, so that it also sees the
+    errors raised by the other middleware."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not is_json_path(request.path_info)
+            or response.streaming
+            or "json" in response.get("Content-Type", "")
+        ):
+            return response
+        replacement = JsonResponse({"detail": error_detail(response.status_code)}, status=response.status_code)
+        for header in KEPT_HEADERS:
+            if header in response:
+                replacement[header] = response[header]
+        return replacement
+
+
+request_logger = logging.getLogger("gamification.request")
+
+
+class RequestLogMiddleware:
+    """One log line per request: method, path, status, duration and the client's address (as the
+    rate limits see it). Never the query string (it may carry a session) nor any body."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        user = getattr(request, "user", None)
+        user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
+        request_logger.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "client": client_address(request),
+                "user_id": user_id,
+            },
+        )
+        return response

@@ -7,10 +7,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.utils import timezone
 
+# Files of the system's zone database that are not IANA time zone names: "Factory" (IANA's
+# placeholder zone for machines not yet set up, abbreviated "-00") and the local machine's own
+# zone ("localtime", "posixrules" on Debian).
+NOT_USER_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+
 
 @lru_cache(maxsize=1)
 def known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """IANA time zone names a user may choose (``Europe/Copenhagen``, ``UTC``, ``Etc/GMT+10``)."""
+    return frozenset(name for name in available_timezones() if name not in NOT_USER_ZONES)
 
 
 def is_valid_timezone(name: str) -> bool:

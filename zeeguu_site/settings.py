@@ -8,8 +8,13 @@ Everything that differs between a laptop, CI and production comes from the envir
 - ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``; shared cache (and so shared throttles) when set.
 - ``ALLOWED_HOSTS``: comma-separated; defaults to local names only.
 - ``THROTTLING``: ``off`` disables rate limits (test rigs, load tests).
+- ``TRUSTED_PROXIES``: how many reverse proxies in front of the app append to ``X-Forwarded-For``
+  (default 0: the header is ignored and clients are known by ``REMOTE_ADDR``).
+- ``HTTPS``: behind a TLS-terminating proxy: secure cookies, HSTS, redirects to https.
+- ``LOG_FORMAT``: ``json`` for one JSON object a line; plain text otherwise.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -59,10 +64,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "waffle",
+    "csp",
+    "axes",
     "gamification",
 ]
 
 MIDDLEWARE = [
+    # Outermost: logs every request once, with the status the client finally got.
+    "gamification.middleware.RequestLogMiddleware",
+    "gamification.middleware.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -72,6 +82,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during authentication into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "zeeguu_site.urls"
@@ -96,21 +109,27 @@ WSGI_APPLICATION = "zeeguu_site.wsgi.application"
 
 # Databases -----------------------------------------------------------------------------------
 # SQLite: IMMEDIATE transactions, WAL and a busy timeout, or concurrent writers die with
-# "database is locked" (see shared/PERFORMANCE.md). MariaDB: utf8mb4 and strict mode.
+# "database is locked". They apply however SQLite is chosen (no DATABASE_URL, or
+# DATABASE_URL=sqlite:///path). MariaDB: utf8mb4, strict mode, READ COMMITTED.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+}
+
+
 def database_from_env() -> dict:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
-        return {
+        config = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
-            },
         }
-    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-    if config["ENGINE"] == "django.db.backends.mysql":
+    else:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), **SQLITE_OPTIONS}
+    elif config["ENGINE"] == "django.db.backends.mysql":
         config["OPTIONS"] = {
             "charset": "utf8mb4",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout=20",
@@ -177,13 +196,64 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-if env_flag("HTTPS"):
+HTTPS = env_flag("HTTPS")
+if HTTPS:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Content-Security-Policy (django-csp) on every answer. The admin and the API docs load scripts
+# from this site only (the docs' start-up script is a file of its own, see views/docs.py); the
+# admin and Swagger UI set inline style attributes, and Swagger UI draws icons from data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Client addresses and admin login lockout --------------------------------------------------
+# Rate limits and the admin lockout know a client by gamification.client_address.
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins while an account or address is locked out (admin only, see below).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Staff login at /admin/login/: locked after AXES_FAILURE_LIMIT failures per account (the email,
+# ignoring case) or per address, for AXES_COOLOFF_MINUTES; staff see and lift lockouts under
+# "Axes" in the admin. API logins are limited by the "auth" rate instead.
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "gamification.client_address.axes_username"
+AXES_CLIENT_IP_CALLABLE = "gamification.client_address.axes_client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # Request bodies: a 500-event batch is well under 1 MB; uploads are limited separately.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -215,6 +285,8 @@ REST_FRAMEWORK = {
         "events": os.environ.get("THROTTLE_EVENTS", "600/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles use gamification.client_address; DRF's own lookups follow the same rule.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -244,10 +316,36 @@ STREAK_MIN_SECONDS_PER_DAY = int(os.environ.get("STREAK_MIN_SECONDS_PER_DAY", "1
 # Uploaded badge icons (PNG, JPEG, WebP).
 BADGE_ICON_MAX_BYTES = int(os.environ.get("BADGE_ICON_MAX_BYTES", str(512 * 1024)))
 
+# Logging --------------------------------------------------------------------------------------
+# One line per request (gamification.middleware.RequestLogMiddleware, logger
+# "gamification.request") and one per error (Django's "django.request" at ERROR, with the
+# traceback), on stderr, each printed once: Django's own handlers are dropped and everything
+# propagates to the root logger. LOG_FORMAT=json prints one JSON object a line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "gamification.logging.JsonLineFormatter"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django configures handlers of its own on these; replaced by propagation to the root.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # 4xx answers are already in the request line; errors (5xx) keep their traceback.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
+        # runserver's own access log would repeat the request line.
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": True},
+        # Scanners' requests for other hosts: the request line (400) is enough.
+        "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": True},
+        "django.db.backends": {"handlers": [], "level": "INFO", "propagate": True},
+        # django-axes logs every failed admin login at INFO (the request line has them); its
+        # lockout warnings still show.
+        "axes": {"handlers": [], "level": "WARNING", "propagate": True},
+    },
 }

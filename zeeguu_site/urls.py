@@ -3,14 +3,15 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from gamification.views.docs import ApiDocsView
 from gamification.views.errors import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("gamification.urls")),
     # Any other /api/ URL (an id the path converter refuses, an unknown endpoint) is the JSON 404
     # in debug mode too, where Django would otherwise answer with its HTML debug page.

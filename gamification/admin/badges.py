@@ -11,19 +11,16 @@ from pathlib import Path
 
 from django import forms
 from django.apps import apps
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count, F, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
-from PIL import Image, UnidentifiedImageError
 
 from gamification.models import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
 from gamification.serializers.badges import badge_icon_url, bundled_icon_path
+from gamification.services.badge_icons import ICON_MAX_PIXELS, ICON_MIN_PIXELS, badge_icon_clean
 from gamification.services.metrics import badges_award_qualified
 
 # The activity types the code feeds (SPEC §2.3) and the mechanism each rule relies on: counters
@@ -42,76 +39,12 @@ KNOWN_ACTIVITY_TYPES: dict[str, str] = {
 
 MAX_LEVEL = 100
 MAX_THRESHOLD = 2_000_000_000
-ICON_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-ICON_MIN_PIXELS = 16
-ICON_MAX_PIXELS = 1024
 
 
 def bundled_icon_names() -> list[str]:
     """Base names of the SVG icons shipped in static/gamification/badges/, sorted."""
     folder = Path(apps.get_app_config("gamification").path) / "static" / "gamification" / "badges"
     return sorted(path.stem for path in folder.glob("*.svg"))
-
-
-def _looks_like_svg(upload: UploadedFile, head: bytes) -> bool:
-    name = (upload.name or "").lower()
-    text = head.lstrip().lower()
-    return (
-        name.endswith((".svg", ".svgz"))
-        or (upload.content_type or "").startswith("image/svg")
-        or text.startswith(b"<svg")
-        or (text.startswith(b"<?xml") and b"<svg" in text)
-    )
-
-
-def validate_badge_icon_upload(upload: UploadedFile) -> str:
-    """Check an uploaded icon and return the file extension matching its real format.
-
-    Refuses SVG (it can carry scripts), anything Pillow cannot identify, formats other than PNG,
-    JPEG and WebP, files over ``settings.BADGE_ICON_MAX_BYTES`` and images outside
-    ICON_MIN_PIXELS..ICON_MAX_PIXELS on either side. The size is checked before any decoding, and
-    the dimensions are read from the header before the image is verified, so oversized or
-    decompression-bomb files are never decoded.
-    """
-    limit = settings.BADGE_ICON_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise ValidationError(
-            "The file is %(size)s; icons may be at most %(limit)s.",
-            code="icon_too_large",
-            params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-        )
-    upload.seek(0)
-    head = upload.read(512)
-    upload.seek(0)
-    if _looks_like_svg(upload, head):
-        raise ValidationError(
-            "SVG files cannot be uploaded because they can carry scripts. Upload a PNG, JPEG or WebP "
-            "image, or pick one of the bundled SVG icons.",
-            code="icon_svg",
-        )
-    try:
-        with Image.open(upload) as image:
-            image_format, (width, height) = image.format, image.size
-            if image_format not in ICON_FORMATS:
-                raise ValidationError(
-                    "Only PNG, JPEG or WebP images are accepted; this file is %(format)s.",
-                    code="icon_format",
-                    params={"format": image_format or "of an unknown format"},
-                )
-            if not (ICON_MIN_PIXELS <= width <= ICON_MAX_PIXELS and ICON_MIN_PIXELS <= height <= ICON_MAX_PIXELS):
-                raise ValidationError(
-                    "The image is %(width)d x %(height)d pixels; each side must be between %(min)d and %(max)d.",
-                    code="icon_dimensions",
-                    params={"width": width, "height": height, "min": ICON_MIN_PIXELS, "max": ICON_MAX_PIXELS},
-                )
-            image.verify()
-    except ValidationError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
-        raise ValidationError("This file is not a valid PNG, JPEG or WebP image.", code="icon_invalid") from error
-    finally:
-        upload.seek(0)
-    return ICON_FORMATS[image_format]
 
 
 class BadgeIconUploadField(forms.ImageField):
@@ -122,10 +55,9 @@ class BadgeIconUploadField(forms.ImageField):
         upload = forms.FileField.to_python(self, data)
         if upload is None:
             return None
-        extension = validate_badge_icon_upload(upload)
-        # Store the file under the extension of its real format (a PNG named .jpg is renamed).
-        upload.name = f"{Path(upload.name).stem[:60] or 'icon'}.{extension}"
-        return upload
+        # Checked, then decoded and encoded again: only the pixels survive (no appended bytes,
+        # metadata or polyglot payload), under the extension of the real format.
+        return badge_icon_clean(upload)
 
 
 class BadgeIconSelect(forms.Select):

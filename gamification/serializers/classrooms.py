@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from gamification.models import ClassroomRole
+from gamification.serializers.fields import StrictBooleanField
 
 
 class ClassroomSerializer(serializers.Serializer):
@@ -19,4 +20,4 @@ class ClassroomJoinInputSerializer(serializers.Serializer):
 
 
 class ClassroomUpdateInputSerializer(serializers.Serializer):
-    leaderboard_enabled = serializers.BooleanField()
+    leaderboard_enabled = StrictBooleanField()

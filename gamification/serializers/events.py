@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
 from gamification.models import EventType, Language, PracticeKind, User
+from gamification.serializers.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 PERMISSION_REPORT_FOR_OTHERS = "gamification.report_events_for_others"
 MAX_EVENTS_PER_BATCH = 500
@@ -59,35 +60,6 @@ class OffsetDateTimeField(serializers.DateTimeField):
         elif isinstance(value, dt.datetime) and timezone.is_naive(value):
             self.fail("naive")
         return super().to_internal_value(value)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON ``true`` or ``false``."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """Only a JSON integer: booleans, floats and strings are refused."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(serializers.CharField):
-    """Only a JSON string (DRF's CharField turns numbers into strings)."""
-
-    default_error_messages = {"not_a_string": "Enter a string."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data)
 
 
 @extend_schema_field(

@@ -5,6 +5,7 @@ import datetime as dt
 from rest_framework import serializers
 
 from gamification.selectors.leaderboards import METRICS
+from gamification.serializers.fields import QueryIntegerField
 from gamification.serializers.users import UserSummarySerializer
 from gamification.timeutils import PERIOD_WEEK, PERIODS
 
@@ -23,13 +24,13 @@ class LeaderboardQuerySerializer(serializers.Serializer):
         default=PERIOD_WEEK,
         help_text="week: ISO week from Monday 00:00; month: calendar month; in the caller's timezone.",
     )
-    offset = serializers.IntegerField(
+    offset = QueryIntegerField(
         min_value=-MAX_OFFSET_BACK,
         max_value=0,
         default=0,
         help_text=f"0 = the current period, -1 = the previous one, ... (at most {MAX_OFFSET_BACK} back).",
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 
 class LocalDateTimeField(serializers.DateTimeField):

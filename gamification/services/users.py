@@ -1,8 +1,10 @@
 """Accounts: sign-up, profile changes and deletion (SPEC §1)."""
 
 import random
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -26,6 +28,7 @@ from gamification.services.usernames import (
     username_normalize,
 )
 from gamification.timeutils import is_valid_timezone
+from gamification.validators import display_name_validate
 
 # A clash at insert means a concurrent sign-up took the generated name: retry a few times.
 SIGNUP_ATTEMPTS = 5
@@ -76,16 +79,25 @@ def user_create(
     timezone: str = "UTC",
     username: str | None = None,
     validate_password_rules: bool = False,
+    on_created: Callable[[User], Any] | None = None,
     **extra: Any,
 ) -> User:
     """Create an account with a generated username and a matching random avatar.
 
     A duplicate email (ignoring case) is a ValidationError on ``email``. A clash of the generated
-    username with a concurrent sign-up is retried with a fresh name.
+    username with a concurrent sign-up is retried with a fresh name. ``on_created`` runs in the
+    insert's transaction (e.g. to issue the first token), so that both are written or neither.
+
+    Validation and password hashing (tens of milliseconds by design) happen before the
+    transaction opens: on SQLite a write transaction holds the database's only write lock.
     """
     email = email_normalize(email)
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationError({"name": [f"A name has at most {NAME_MAX_LENGTH} characters."]})
+    try:
+        display_name_validate(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     if not is_valid_timezone(timezone):
         raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Copenhagen."]})
     if User.objects.filter(email=email).exists():
@@ -98,6 +110,7 @@ def user_create(
             validate_password(password, user=candidate)
         except ValidationError as error:
             raise ValidationError({"password": error.messages}) from None
+    password_hash = make_password(password)
 
     for attempt in range(SIGNUP_ATTEMPTS):
         chosen = username or username_generate()
@@ -106,13 +119,15 @@ def user_create(
             name=name,
             timezone=timezone,
             username=chosen,
+            password=password_hash,
             **avatar_random(animal=animal_of(chosen)),
             **extra,
         )
-        user.set_password(password)
         try:
             with transaction.atomic():
                 user.save(force_insert=True)
+                if on_created is not None:
+                    on_created(user)
         except IntegrityError as error:
             if _is_username_clash(error):
                 if username is not None:
@@ -128,10 +143,33 @@ def user_create(
 
 def user_register(*, email: str, password: str, name: str = "", timezone: str = "UTC") -> tuple[User, str]:
     """Sign-up: the account (Django's password validators apply) and its API token, together."""
-    with transaction.atomic():
-        user = user_create(email=email, password=password, name=name, timezone=timezone, validate_password_rules=True)
-        token = Token.objects.create(user=user)
-    return user, token.key
+    tokens: list[str] = []
+    user = user_create(
+        email=email,
+        password=password,
+        name=name,
+        timezone=timezone,
+        validate_password_rules=True,
+        on_created=lambda created: tokens.append(Token.objects.create(user=created).key),
+    )
+    return user, tokens[-1]
+
+
+def user_authenticate(*, email: object, password: str) -> User | None:
+    """The active user with this email (ignoring case) and password, else None.
+
+    The API's login. Unlike ``django.contrib.auth.authenticate`` it sends no login signals, so
+    the admin's lockout (django-axes, which counts failures per account and address) stays the
+    admin's own: learners' API logins are limited by the "auth" rate instead. An unknown email
+    costs one password hash too, so the answer's timing does not tell whether the email exists.
+    """
+    user = User.objects.filter(email=normalize_email(email)).first() if isinstance(email, str) else None
+    if user is None:
+        make_password(password)
+        return None
+    if not user.check_password(password) or not user.is_active:
+        return None
+    return user
 
 
 def auth_token_issue(*, user: User) -> str:
@@ -196,7 +234,12 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         elif len(name.strip()) > NAME_MAX_LENGTH:
             errors["name"] = [f"A name has at most {NAME_MAX_LENGTH} characters."]
         else:
-            changes["name"] = name.strip()
+            try:
+                display_name_validate(name.strip())
+            except ValidationError as error:
+                errors["name"] = error.messages
+            else:
+                changes["name"] = name.strip()
     if "timezone" in data:
         tz_name = data["timezone"]
         if not isinstance(tz_name, str) or not is_valid_timezone(tz_name):

@@ -1,7 +1,6 @@
 """Sign-up, login, logout, the user's own profile and the avatar options (SPEC §1, §5)."""
 
 import waffle
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -20,7 +19,14 @@ from gamification.serializers.users import (
     MeUpdateSerializer,
     RegisterInputSerializer,
 )
-from gamification.services.users import auth_token_issue, auth_token_revoke, user_delete, user_register, user_update
+from gamification.services.users import (
+    auth_token_issue,
+    auth_token_revoke,
+    user_authenticate,
+    user_delete,
+    user_register,
+    user_update,
+)
 from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
@@ -80,10 +86,8 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         serializer = LoginInputSerializer(data=_require_object(request))
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            email=serializer.validated_data["email"],
-            password=serializer.validated_data["password"],
+        user = user_authenticate(
+            email=serializer.validated_data["email"], password=serializer.validated_data["password"]
         )
         if user is None:
             # One message whether or not the email exists.

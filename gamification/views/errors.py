@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views import defaults
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gamification.exceptions import ServiceError
+from gamification.views.parsers import body_too_large_message
 
 
 def _validation_payload(error: DjangoValidationError) -> Any:
@@ -33,6 +35,8 @@ def _messages(errors: list) -> list:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": body_too_large_message()}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
         data: Any = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
         return Response(data, status=exc.status_code)

@@ -3,10 +3,17 @@
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from gamification.client_address import client_address
+
 
 class _Switchable:
     # The methods limited (None: all of them); the OpenAPI schema documents 429 for these only.
     throttled_methods: tuple[str, ...] | None = None
+
+    def get_ident(self, request) -> str:
+        # The address rule of gamification.client_address (X-Forwarded-For only from trusted
+        # proxies), not DRF's, which believes the header whenever NUM_PROXIES is unset.
+        return client_address(request)
 
     def allow_request(self, request, view) -> bool:
         if not settings.THROTTLING_ENABLED:

@@ -347,7 +347,105 @@ class TestIconUpload:
         assert badge.icon_upload.name.endswith(".png")
         icon_url = auth_client.get("/api/badges/").json()[0]["badges"][0]["icon_url"]
         assert icon_url == f"http://testserver/media/{badge.icon_upload.name}"
-        assert (media_root / badge.icon_upload.name).read_bytes() == image_bytes("PNG")
+        with (
+            Image.open(media_root / badge.icon_upload.name) as stored,
+            Image.open(io.BytesIO(image_bytes("PNG"))) as sent,
+        ):
+            assert stored.format == "PNG"
+            assert stored.size == sent.size
+            assert stored.convert("RGB").tobytes() == sent.convert("RGB").tobytes()
+
+    def test_bytes_after_the_image_are_not_stored(self, admin_client, words, media_root):
+        payload = b"<html><script>alert(document.cookie)</script></html>"
+        polyglot = image_bytes("PNG") + payload
+
+        response = self.post_upload(admin_client, words, SimpleUploadedFile("icon.png", polyglot, "image/png"))
+
+        assert response.status_code == 302, error_text(response)
+        stored = (media_root / words.badges.get(level=1).icon_upload.name).read_bytes()
+        assert payload not in stored
+        assert stored.endswith(b"IEND\xaeB`\x82")
+
+    def test_jpeg_metadata_is_dropped(self, admin_client, words, media_root):
+        exif = Image.Exif()
+        exif[0x010E] = "secret description"  # ImageDescription
+        exif[0x8825] = {2: (55.0, 40.0, 0.0)}  # GPS latitude
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 64), (10, 200, 30)).save(buffer, format="JPEG", exif=exif, comment=b"a comment")
+        assert b"secret description" in buffer.getvalue()
+
+        response = self.post_upload(
+            admin_client, words, SimpleUploadedFile("photo.jpg", buffer.getvalue(), "image/jpeg")
+        )
+
+        assert response.status_code == 302, error_text(response)
+        stored = (media_root / words.badges.get(level=1).icon_upload.name).read_bytes()
+        assert b"secret description" not in stored and b"a comment" not in stored
+        with Image.open(io.BytesIO(stored)) as image:
+            assert not image.getexif()
+
+    def test_a_replaced_upload_is_deleted_from_storage(
+        self, admin_client, words, media_root, django_capture_on_commit_callbacks
+    ):
+        self.post_upload(admin_client, words, SimpleUploadedFile("first.png", image_bytes("PNG"), "image/png"))
+        first = words.badges.get(level=1).icon_upload.name
+        assert (media_root / first).exists()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = self.post_upload(
+                admin_client, words, SimpleUploadedFile("second.webp", image_bytes("WEBP"), "image/webp")
+            )
+
+        assert response.status_code == 302, error_text(response)
+        second = words.badges.get(level=1).icon_upload.name
+        assert second != first and (media_root / second).exists()
+        assert not (media_root / first).exists()
+
+    def test_clearing_an_upload_deletes_the_file(
+        self, admin_client, words, media_root, django_capture_on_commit_callbacks
+    ):
+        self.post_upload(admin_client, words, SimpleUploadedFile("first.png", image_bytes("PNG"), "image/png"))
+        first = words.badges.get(level=1).icon_upload.name
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = self.post_upload(admin_client, words, "", **{"badges-0-icon_upload-clear": "on"})
+
+        assert response.status_code == 302, error_text(response)
+        assert not words.badges.get(level=1).icon_upload
+        assert not (media_root / first).exists()
+
+    def test_a_deleted_badge_takes_its_upload_with_it(self, words, media_root, django_capture_on_commit_callbacks):
+        from gamification.services.badge_icons import badge_icon_clean
+
+        badge = words.badges.get(level=5)
+        badge.icon_upload = badge_icon_clean(SimpleUploadedFile("x.png", image_bytes("PNG"), "image/png"))
+        badge.save(update_fields=["icon_upload"])
+        stored = media_root / badge.icon_upload.name
+        assert stored.exists()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            badge.delete()
+
+        assert not stored.exists()
+
+    def test_a_rolled_back_replacement_keeps_the_old_file(self, words, media_root, django_capture_on_commit_callbacks):
+        from django.db import transaction
+
+        from gamification.services.badge_icons import badge_icon_clean
+
+        badge = words.badges.get(level=4)
+        badge.icon_upload = badge_icon_clean(SimpleUploadedFile("x.png", image_bytes("PNG"), "image/png"))
+        badge.save(update_fields=["icon_upload"])
+        stored = media_root / badge.icon_upload.name
+
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):  # noqa: SIM117
+            with transaction.atomic():
+                badge.icon_upload = badge_icon_clean(SimpleUploadedFile("y.png", image_bytes("PNG"), "image/png"))
+                badge.save(update_fields=["icon_upload"])
+                raise RuntimeError("rolled back")
+
+        assert callbacks == []
+        assert stored.exists()
 
     @pytest.mark.parametrize("fmt, extension", [("JPEG", "jpg"), ("WEBP", "webp")])
     def test_jpeg_and_webp_are_accepted_under_their_real_extension(
