@@ -1,8 +1,27 @@
-"""The REST API under /api/. Each area's views module declares its own ``urlpatterns``."""
+"""The REST API under /api/: resources on a router, the rest (auth, me, events, leaderboards) as
+plain views. Every route has a trailing slash; a path without one is a JSON 404."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from gamification.views import accounts, badges, classrooms, events, friends, leaderboards, streaks
+from gamification.views import (
+    accounts,
+    badges,
+    classrooms,
+    events,
+    friend_requests,
+    friends,
+    leaderboards,
+    streaks,
+    users,
+)
+
+router = SimpleRouter()
+router.register("friend-requests", friend_requests.FriendRequestViewSet, basename="friend-request")
+router.register("friends", friends.FriendViewSet, basename="friend")
+router.register("users", users.UserViewSet, basename="user")
+router.register("badges", badges.BadgeViewSet, basename="badge")
+router.register("classrooms", classrooms.ClassroomViewSet, basename="classroom")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
@@ -10,10 +29,13 @@ urlpatterns = [
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("avatar-options/", accounts.AvatarOptionsView.as_view(), name="avatar-options"),
-    *badges.urlpatterns,
-    *friends.urlpatterns,
-    *streaks.urlpatterns,
-    *leaderboards.urlpatterns,
-    *classrooms.urlpatterns,
-    *events.urlpatterns,
+    path("events/", events.EventsView.as_view(), name="events"),
+    path("streaks/", streaks.MyStreaksView.as_view(), name="streaks"),
+    path("leaderboards/friends/", leaderboards.FriendsLeaderboardView.as_view(), name="leaderboard-friends"),
+    path(
+        "leaderboards/classrooms/<int:classroom_id>/",
+        leaderboards.ClassroomLeaderboardView.as_view(),
+        name="leaderboard-classroom",
+    ),
+    *router.urls,
 ]

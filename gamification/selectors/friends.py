@@ -1,7 +1,5 @@
 """Reading friendships and friend requests (SPEC §5, §6)."""
 
-from typing import Literal
-
 from django.db.models import Case, F, Q, QuerySet, When
 
 from gamification.models import FriendRequest, Friendship, User
@@ -11,9 +9,6 @@ from gamification.services.friends import FRIENDS_MAX
 
 # Pending requests listed per direction, newest first. The count endpoint gives the exact total.
 FRIEND_REQUESTS_LIST_MAX = 500
-
-RequestDirection = Literal["received", "sent"]
-REQUEST_DIRECTIONS: tuple[str, ...] = ("received", "sent")
 
 
 def active_friendships_with_users(*, user_id: int, limit: int | None = None) -> QuerySet[Friendship]:
@@ -64,16 +59,14 @@ def friend_list(*, user: User) -> list[User]:
     return friends
 
 
-def friend_requests_pending(*, user: User, direction: RequestDirection = "received") -> QuerySet[FriendRequest]:
-    """Pending requests the user received (or sent), newest first, with both users loaded; at
-    most ``FRIEND_REQUESTS_LIST_MAX``."""
-    if direction not in REQUEST_DIRECTIONS:
-        raise ValueError(f"Unknown direction {direction!r}")
-    mine = Q(receiver_id=user.pk) if direction == "received" else Q(sender_id=user.pk)
+def friend_requests_of(*, user: User) -> QuerySet[FriendRequest]:
+    """Pending requests the user sent or received, newest first, with both users loaded. The
+    list endpoint narrows them to one direction (``filters.friend_requests.FriendRequestFilter``)
+    and shows at most ``FRIEND_REQUESTS_LIST_MAX``."""
     return (
-        FriendRequest.objects.filter(mine)
+        FriendRequest.objects.filter(Q(receiver_id=user.pk) | Q(sender_id=user.pk))
         .select_related("sender", "receiver")
-        .order_by("-created_at", "-id")[:FRIEND_REQUESTS_LIST_MAX]
+        .order_by("-created_at", "-id")
     )
 
 

@@ -1,14 +1,13 @@
 """Leaderboards of friends and of classrooms (SPEC §8)."""
 
-from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gamification.selectors.leaderboards import classroom_leaderboard, friends_leaderboard
 from gamification.serializers.leaderboards import LeaderboardQuerySerializer, LeaderboardSerializer
+from gamification.views.inputs import validated_query
 
 ERRORS = {
     400: OpenApiResponse(description="Unknown metric or period, positive offset or bad limit (field errors)."),
@@ -16,16 +15,8 @@ ERRORS = {
 }
 
 
-def _query(request: Request) -> dict:
-    serializer = LeaderboardQuerySerializer(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class FriendsLeaderboardView(APIView):
     """The caller and whoever was their friend at the end of the period. Logged-in users."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         parameters=[LeaderboardQuerySerializer],
@@ -34,15 +25,13 @@ class FriendsLeaderboardView(APIView):
         summary="Friends leaderboard",
     )
     def get(self, request: Request) -> Response:
-        board = friends_leaderboard(user=request.user, **_query(request))
+        board = friends_leaderboard(user=request.user, **validated_query(LeaderboardQuerySerializer, request))
         return Response(LeaderboardSerializer(board).data)
 
 
 class ClassroomLeaderboardView(APIView):
     """A classroom's students. Its students (while the teacher has the board switched on) and
     its teachers (always); anyone else gets 403."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         parameters=[LeaderboardQuerySerializer],
@@ -56,15 +45,7 @@ class ClassroomLeaderboardView(APIView):
         summary="Classroom leaderboard",
     )
     def get(self, request: Request, classroom_id: int) -> Response:
-        board = classroom_leaderboard(user=request.user, classroom_id=classroom_id, **_query(request))
+        board = classroom_leaderboard(
+            user=request.user, classroom_id=classroom_id, **validated_query(LeaderboardQuerySerializer, request)
+        )
         return Response(LeaderboardSerializer(board).data)
-
-
-urlpatterns = [
-    path("leaderboards/friends/", FriendsLeaderboardView.as_view(), name="leaderboard-friends"),
-    path(
-        "leaderboards/classrooms/<int:classroom_id>/",
-        ClassroomLeaderboardView.as_view(),
-        name="leaderboard-classroom",
-    ),
-]

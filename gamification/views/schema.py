@@ -1,93 +1,130 @@
-"""OpenAPI generation (``DEFAULT_SCHEMA_CLASS``): the schema documents what the API really sends,
-as checked by fuzzing it with schemathesis (bench/fuzz_api.py).
+"""OpenAPI generation: the schema documents what the API really sends, as checked by fuzzing it
+with schemathesis (bench/fuzz_api.py).
 
-Every documented error has a body schema, and the errors any endpoint can meet (401, 415, 429)
-are documented here once instead of on every view. The hooks overridden are drf-spectacular's
-own ``_get_*``/``_map_*`` methods (drf-spectacular is pinned in requirements.txt).
+Two public drf-spectacular hooks, no private method overridden:
+
+- ``ApiAutoSchema.get_operation`` (``DEFAULT_SCHEMA_CLASS``) finishes each operation: an error
+  declared with a description only (``OpenApiResponse(description=...)``) gets the body the
+  exception handler sends for it (field errors for a 400, ``{"detail"}`` otherwise); 401 is added
+  to every operation that needs a login, 415 to every one that reads a body (the only parser is
+  JSON), 429 to every rate-limited one; an optional query parameter sent blank (``?limit=``)
+  counts as absent for a DRF serializer, so it is documented with ``allowEmptyValue``; a body
+  with required properties is required.
+- ``postprocess_request_strings`` (``POSTPROCESSING_HOOKS``): request strings carry the pattern
+  that refuses NUL characters, as DRF's CharField does.
 """
 
 from typing import Any
 
+from drf_spectacular.hooks import postprocess_schema_enums
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from gamification.serializers.errors import VALIDATION_ERROR_SCHEMA, ErrorSerializer, ThrottledErrorSerializer
 
-UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="Not logged in, or the token is not valid.")
-UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(ErrorSerializer, description="The body is not application/json.")
-THROTTLED = OpenApiResponse(ThrottledErrorSerializer, description="Rate-limited; try again after retry_after seconds.")
-
-
-# DRF's CharField refuses NUL characters (ProhibitNullCharactersValidator); say so in the schema.
 # "+", not "*": drf-spectacular documents a blank-allowing field as oneOf(this, a blank string),
 # and the two must not both match "".
 NO_NUL_PATTERN = r"^[^\u0000]+$"
 BODY_METHODS = ("POST", "PUT", "PATCH")
-ERROR_BODIES: dict[int, Any] = {400: VALIDATION_ERROR_SCHEMA, 429: ThrottledErrorSerializer}
+STANDARD_ERRORS = {
+    "401": "Not logged in, or the token is not valid.",
+    "415": "The body is not application/json.",
+    "429": "Rate-limited; try again after retry_after seconds.",
+}
+# String formats that DRF validates as CharFields (and so refuse NUL); dates and times are not.
+CHAR_FORMATS = (None, "email", "uri")
 
 
 def validation_error(description: str) -> OpenApiResponse:
+    """A 400 whose body is field errors or ``{"detail"}`` (for ``@extend_schema(responses=...)``)."""
     return OpenApiResponse(VALIDATION_ERROR_SCHEMA, description=description)
 
 
 class ApiAutoSchema(AutoSchema):
-    """drf-spectacular's AutoSchema, plus the errors our exception handler produces.
-
-    An error response declared with a description only (``OpenApiResponse(description=...)``)
-    gets the body the exception handler sends for it: field errors for a 400, ``{"detail"}``
-    otherwise. 401 is added to every operation that needs a login, 415 to every one that reads a
-    body (the only parser is JSON), 429 to every rate-limited one.
-    Request strings carry the pattern that refuses NUL characters, as DRF does. An optional query
-    parameter sent blank (``?limit=``) counts as absent for a DRF serializer, so it is documented
-    with ``allowEmptyValue``.
-    """
-
-    def _get_parameters(self) -> list[dict]:
-        parameters = super()._get_parameters()
-        for parameter in parameters:
+    def get_operation(self, path, path_regex, path_prefix, method, registry) -> dict | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        self._document_errors(operation)
+        for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and not parameter.get("required", False):
                 parameter.setdefault("allowEmptyValue", True)
-        return parameters
-
-    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict:
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if (
-            direction == "request"
-            and isinstance(field, serializers.CharField)
-            and schema.get("type") == "string"
-            and "pattern" not in schema
-            and "enum" not in schema
-        ):
-            schema["pattern"] = NO_NUL_PATTERN
-        return schema
-
-    def _get_request_body(self, direction: str = "request") -> dict | None:
-        body = super()._get_request_body(direction)
+        body = operation.get("requestBody")
         # drf-spectacular infers "required" only from serializers; an inline schema with required
         # properties needs a body too.
         if body and any(media.get("schema", {}).get("required") for media in body["content"].values()):
             body["required"] = True
-        return body
+        return operation
 
-    def _get_response_bodies(self, direction: str = "response") -> dict:
-        responses = super()._get_response_bodies(direction)
-        for code, response in list(responses.items()):
-            if code.isdigit() and int(code) >= 400 and "content" not in response:
-                body = ERROR_BODIES.get(int(code), ErrorSerializer)
-                responses[code] = self._get_response_for_code(
-                    OpenApiResponse(body, description=response.get("description", "")), code, direction=direction
-                )
+    def _error_body(self, code: str) -> dict:
+        if code == "400":
+            schema: dict = VALIDATION_ERROR_SCHEMA
+        else:
+            serializer = ThrottledErrorSerializer if code == "429" else ErrorSerializer
+            component = self.resolve_serializer(serializer, "response")
+            schema = component.ref
+        return {"application/json": {"schema": schema}}
+
+    def _document_errors(self, operation: dict) -> None:
+        responses = operation.setdefault("responses", {})
         needs_login = not any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
-        if needs_login and "401" not in responses:
-            responses["401"] = self._get_response_for_code(UNAUTHENTICATED, "401", direction=direction)
-        if "415" not in responses and self.method in BODY_METHODS and self.get_request_serializer() is not None:
-            responses["415"] = self._get_response_for_code(UNSUPPORTED_MEDIA_TYPE, "415", direction=direction)
-        if "429" not in responses and any(self._throttles_method(throttle) for throttle in self.view.get_throttles()):
-            responses["429"] = self._get_response_for_code(THROTTLED, "429", direction=direction)
-        return responses
+        wanted = {
+            "401": needs_login,
+            "415": self.method in BODY_METHODS and "requestBody" in operation,
+            "429": any(self._throttles_method(throttle) for throttle in self.view.get_throttles()),
+        }
+        for code, applies in wanted.items():
+            if applies and code not in responses:
+                responses[code] = {"description": STANDARD_ERRORS[code]}
+        for code, response in responses.items():
+            if code.isdigit() and int(code) >= 400 and "content" not in response:
+                response["content"] = self._error_body(code)
 
     def _throttles_method(self, throttle: Any) -> bool:
         methods = getattr(throttle, "throttled_methods", None)
         return methods is None or self.method in methods
+
+
+def _refuse_nul(schema: Any) -> None:
+    """Add the NUL-refusing pattern to the string properties of a request schema (not into $refs:
+    those are components of their own)."""
+    if not isinstance(schema, dict):
+        return
+    if (
+        schema.get("type") == "string"
+        and "pattern" not in schema
+        and "enum" not in schema
+        and schema.get("maxLength") != 0
+        and schema.get("format") in CHAR_FORMATS
+    ):
+        if schema.get("minLength"):
+            schema["pattern"] = NO_NUL_PATTERN
+        else:
+            # A blank string is allowed: exactly one of the alternatives matches it.
+            branch = {**schema, "pattern": NO_NUL_PATTERN}
+            schema.clear()
+            schema["oneOf"] = [branch, {"type": "string", "maxLength": 0}]
+        return
+    for key in ("oneOf", "anyOf", "allOf"):
+        for branch in schema.get(key, []):
+            _refuse_nul(branch)
+    for child in schema.get("properties", {}).values():
+        _refuse_nul(child)
+    _refuse_nul(schema.get("items"))
+
+
+def postprocess_request_strings(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook (after the enum hook, which it keeps)."""
+    result = postprocess_schema_enums(result, generator)
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST names request components so
+            _refuse_nul(component)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                _refuse_nul(media.get("schema"))
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    _refuse_nul(parameter.get("schema"))
+    return result

@@ -1,0 +1,1 @@
+"""django-filter FilterSets of the list endpoints whose lists are really filtered."""
