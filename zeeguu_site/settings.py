@@ -274,7 +274,6 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["gamification.views.parsers.StrictJSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "gamification.views.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "gamification.views.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [],

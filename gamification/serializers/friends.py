@@ -61,10 +61,6 @@ class FriendRequestCountSerializer(serializers.Serializer):
     received = serializers.IntegerField()
 
 
-class FriendRequestListQuerySerializer(serializers.Serializer):
-    direction = serializers.ChoiceField(choices=("received", "sent"), default="received")
-
-
 class UserSearchQuerySerializer(serializers.Serializer):
     search = serializers.CharField(
         required=False,

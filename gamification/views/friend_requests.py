@@ -97,7 +97,7 @@ class FriendRequestViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="How many pending requests I have received", responses={200: FriendRequestCountSerializer})
-    @action(detail=False, methods=["get"], filter_backends=[])
+    @action(detail=False, methods=["get"])
     def count(self, request: Request) -> Response:
         return Response({"received": friend_requests_received_count(user=request.user)})
 
@@ -111,7 +111,7 @@ class FriendRequestViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(description="One of us has reached the friends limit"),
         },
     )
-    @action(detail=True, methods=["post"], filter_backends=[])
+    @action(detail=True, methods=["post"])
     def accept(self, request: Request, request_id: str) -> Response:
         accepted = friend_request_accept(request_id=int(request_id), acting_user=request.user)
         payload = {
@@ -127,7 +127,7 @@ class FriendRequestViewSet(viewsets.GenericViewSet):
         parameters=[REQUEST_ID],
         responses={204: OpenApiResponse(description="Rejected"), 404: NOT_YOURS},
     )
-    @action(detail=True, methods=["post"], filter_backends=[])
+    @action(detail=True, methods=["post"])
     def reject(self, request: Request, request_id: str) -> Response:
         friend_request_reject(request_id=int(request_id), acting_user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
