@@ -8,7 +8,9 @@ own ``_get_*``/``_map_*`` methods (drf-spectacular is pinned in requirements.txt
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -26,6 +28,19 @@ THROTTLED = OpenApiResponse(ThrottledErrorSerializer, description="Rate-limited;
 NO_NUL_PATTERN = r"^[^\u0000]+$"
 BODY_METHODS = ("POST", "PUT", "PATCH")
 ERROR_BODIES: dict[int, Any] = {400: VALIDATION_ERROR_SCHEMA, 429: ThrottledErrorSerializer}
+
+
+class ClientTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>``. drf-spectacular's own knox extension matches knox's class
+    only, not subclasses."""
+
+    target_class = "gamification.authentication.ClientTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
 
 
 def validation_error(description: str) -> OpenApiResponse:
