@@ -6,11 +6,11 @@ the digest nor the key's first characters are shown anywhere (the string of a to
 client and user).
 """
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.authtoken.models import TokenProxy
 
 from gamification.models import ClientToken
 
@@ -62,5 +62,8 @@ class ClientTokenAdmin(admin.ModelAdmin):
 
 # DRF's authtoken stays installed for one migration only (see settings); a token added on its
 # admin page would never authenticate.
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
+if apps.is_installed("rest_framework.authtoken"):
+    from rest_framework.authtoken.models import TokenProxy
+
+    if admin.site.is_registered(TokenProxy):
+        admin.site.unregister(TokenProxy)

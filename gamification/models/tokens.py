@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 CLIENT_NAME_MAX_LENGTH = 100
 
@@ -8,11 +9,15 @@ CLIENT_NAME_MAX_LENGTH = 100
 class ClientToken(AbstractAuthToken):
     """One API token of one client: a browser, an app, the platform's backend (SPEC §5).
 
-    knox's abstract token: ``digest`` (the primary key) is the SHA-512 of the key and
-    ``token_key`` its first 15 characters, the indexed column a lookup starts from; the key
-    itself is never stored. ``expiry`` null means the token never expires (service accounts, on
+    knox's abstract token: ``digest`` is the SHA-512 of the key (tokens are looked up by it) and
+    ``token_key`` its first 15 characters, which knox's own look-up starts from; the key itself
+    is never stored. ``expiry`` null means the token never expires (service accounts, on
     request). Revoking a token is deleting its row.
     """
+
+    # knox makes the digest the primary key; a plain id keeps it out of admin URLs and forms.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
 
     # knox sets this with auto_now_add; a plain default lets the conversion of legacy tokens keep
     # their creation time.

@@ -1,13 +1,13 @@
 """API tokens, one per client (SPEC §5), on django-rest-knox's token model.
 
 - Every register, login and platform token exchange issues a new token; the caller sees the key
-  once, the database keeps its SHA-512 digest (the primary key) and nothing from which the key
-  could be recovered.
+  once, the database keeps its SHA-512 digest and nothing from which the key could be recovered.
 - A token expires ``TOKEN_TTL`` after it was issued or last renewed. Authenticating renews it
   to now + ``TOKEN_TTL``, but writes only when that moves the expiry by more than
   ``TOKEN_REFRESH_INTERVAL`` (an hour): one UPDATE an hour per busy client, none per request. A
   token issued with a longer life (service accounts) is never shortened by renewal.
-- Authenticating costs one query (the token with its user, by digest) in the common case.
+- Authenticating costs one query (the token with its user, by its unique digest) in the common
+  case.
 - Expired tokens answer 401 and stay until purged: the owner's at their next login, everyone's by
   ``manage.py purge_expired_tokens``. Revoking is deleting the row.
 """
@@ -58,11 +58,11 @@ def auth_token_issue(
         token, key = ClientToken.objects.create(user=user, expiry=lifetime, client_name=name)
         surplus = list(
             ClientToken.objects.filter(user=user)
-            .order_by("-created", "-digest")
-            .values_list("digest", flat=True)[settings.TOKEN_MAX_PER_USER :]
+            .order_by("-created", "-id")
+            .values_list("id", flat=True)[settings.TOKEN_MAX_PER_USER :]
         )
         if surplus:
-            ClientToken.objects.filter(digest__in=surplus).delete()
+            ClientToken.objects.filter(id__in=surplus).delete()
         return token, key
 
     token, key = atomic_with_retry(issue)
@@ -88,14 +88,14 @@ def auth_token_authenticate(*, key: str) -> ClientToken:
         renewed = now + settings.TOKEN_TTL
         if renewed - token.expiry > settings.TOKEN_REFRESH_INTERVAL:
             # Conditional, so that a concurrent request's later renewal is never undone.
-            ClientToken.objects.filter(digest=token.digest, expiry__lt=renewed).update(expiry=renewed)
+            ClientToken.objects.filter(id=token.id, expiry__lt=renewed).update(expiry=renewed)
             token.expiry = renewed
     return token
 
 
 def auth_token_revoke(*, token: ClientToken) -> None:
     """Logout of one client: this token stops working, the user's others keep working."""
-    ClientToken.objects.filter(digest=token.digest).delete()
+    ClientToken.objects.filter(id=token.id).delete()
 
 
 def auth_token_revoke_all(*, user: User) -> int:
@@ -109,8 +109,8 @@ def auth_tokens_purge_expired(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     total = 0
     while True:
-        batch = list(ClientToken.objects.filter(expiry__lte=now).values_list("digest", flat=True)[:PURGE_BATCH])
+        batch = list(ClientToken.objects.filter(expiry__lte=now).values_list("id", flat=True)[:PURGE_BATCH])
         if not batch:
             return total
-        deleted, _ = ClientToken.objects.filter(digest__in=batch, expiry__lte=now).delete()
+        deleted, _ = ClientToken.objects.filter(id__in=batch, expiry__lte=now).delete()
         total += deleted
