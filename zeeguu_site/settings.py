@@ -312,7 +312,8 @@ SPECTACULAR_SETTINGS = {
 
 
 # API tokens (SPEC §5) -------------------------------------------------------------------------
-# One token per client (django-rest-knox): the database keeps a SHA-512 digest, never the key.
+# One token per client (django-rest-knox): the database keeps a SHA-512 digest (and, as knox
+# does, the first 15 of the key's 64 characters), never the key.
 # A token expires TOKEN_TTL after it was last renewed; use renews it, at most once an hour.
 def env_duration(name: str, default: str) -> dt.timedelta:
     try:
@@ -330,6 +331,8 @@ TOKEN_MAX_PER_USER = 100
 # name). knox's own migrations would only create a table for its swapped-out model: skip them.
 KNOX_TOKEN_MODEL = "gamification.ClientToken"  # noqa: S105  (a model name, not a secret)
 MIGRATION_MODULES = {"knox": None}
+# The same rules for knox's own code (header parsing, its token manager); our services read the
+# settings above.
 REST_KNOX = {
     "TOKEN_TTL": TOKEN_TTL,
     "AUTO_REFRESH": True,
