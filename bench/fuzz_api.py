@@ -27,10 +27,11 @@ a fresh temporary directory (``SQLITE_PATH``), with ``DEBUG=1`` and ``THROTTLING
    get past validation, and ``bench/schemathesis.toml`` listing, with reasons, the operations
    whose schema-valid requests may still get a 400 (wrong password, an event older than 30 days):
 
-   - ``learner``: every operation as ``fuzz_learner``, except ``DELETE /api/me/`` and
-     ``POST /api/auth/logout/`` (they would destroy the fuzzing user's account or token);
+   - ``learner``: every operation as ``fuzz_learner``, except ``DELETE /api/me/``,
+     ``POST /api/auth/logout/`` and ``POST /api/auth/logout-all/`` (they would destroy the fuzzing
+     user's account or token);
    - ``service``: ``POST /api/events/`` as the service account (which may name other users);
-   - ``destructive``: ``DELETE /api/me/`` and ``POST /api/auth/logout/`` as ``fuzz_doomed``
+   - ``destructive``: ``DELETE /api/me/`` and both logouts as ``fuzz_doomed``
      (after the first success its token is gone, so the rest exercises the 401 paths).
 
 Then the server stops and a summary is printed (operations and test cases per run, failures, and
@@ -67,7 +68,7 @@ PASSWORD = "fuzz-Correct-Horse-42"  # throwaway accounts in a throwaway database
 LEARNER_EMAIL = "fuzz.learner@example.com"
 DOOMED_EMAIL = "fuzz.doomed@example.com"
 # Operations that would destroy the learner's account or token: they get their own user.
-DESTRUCTIVE_OPERATIONS = ("me_destroy", "auth_logout_create")
+DESTRUCTIVE_OPERATIONS = ("me_destroy", "auth_logout_create", "auth_logout_all_create")
 # Lines of schemathesis' own summary.
 TEST_CASES_LINE = re.compile(r"^\s*(\d+) generated")
 OPERATIONS_LINE = re.compile(r"^\s*Tested: (\d+)")
@@ -298,7 +299,7 @@ def main() -> int:
                 "destructive",
                 doomed_token,
                 [arg for operation in DESTRUCTIVE_OPERATIONS for arg in ("--include-operation-id", operation)],
-                ("/api/me/", "/api/auth/logout/"),
+                ("/api/me/", "/api/auth/logout/", "/api/auth/logout-all/"),
             ),
         ]
         if options.include_path_regex:

@@ -23,7 +23,7 @@ What it does:
    databases); ``--sqlite`` uses a fresh file in a temporary directory. ``loaddata
    default_badges``.
 2. Fill: ``--learners`` 2,000 learners (usernames as the service makes them, six timezones, one
-   or two languages each) with a DRF token each; a random friendship graph of ~``--friends`` 20
+   or two languages each); a random friendship graph of ~``--friends`` 20
    active friendships per learner and ~1,000 pending requests; ``--classrooms`` 5 classrooms of
    ``--classroom-size`` 40 students and a teacher, leaderboards on; ``--events`` 100,000 events
    over the last ``--weeks`` 4 weeks (all six types, some learners much busier than others,
@@ -31,7 +31,9 @@ What it does:
    (first occurrences, metrics, daily and friend streaks, the FRIENDS gauge, badges) is rebuilt
    by the service ``gamification.services.rebuild.metrics_rebuild`` (most of the fill time:
    friend streaks are refreshed per learner); the most recent ``--live-share`` 5 % then go
-   through ``events_record`` in batches of up to 10, as the API records them. Then ``ANALYZE``.
+   through ``events_record`` in batches of up to 10, as the API records them. Then ``ANALYZE``,
+   and an API token for each learner, issued afresh on every run (the database keeps digests
+   only, so a kept database cannot give back the keys of an earlier run).
 3. Server: ``gunicorn zeeguu_site.wsgi -w 4 -b 127.0.0.1:<free port>`` (sync workers) with a
    ``SECRET_KEY`` generated for the run, ``DEBUG`` unset, ``THROTTLING=off``,
    ``ALLOWED_HOSTS=127.0.0.1`` and ``DATABASE_URL`` (or ``SQLITE_PATH``) naming the bench
@@ -115,6 +117,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 LOCUSTFILE = ROOT / "bench" / "locustfile.py"
 RESULTS = ROOT / "bench" / "results"
 BENCH_DATABASE = "bench_zeeguu_http"
+BENCH_CLIENT_NAME = "bench/http_load"  # the client name of the tokens each run issues
 HOST = "127.0.0.1"
 READ_TARGET_MS = 150.0
 EVENTS_TARGET_MS = 250.0
@@ -267,7 +270,6 @@ def usernames(count: int, rng: random.Random) -> list[str]:
 
 def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     from django.db import transaction
-    from rest_framework.authtoken.models import Token
 
     from gamification.constants import MATCHING_COLOR_PAIRS
     from gamification.models import (
@@ -312,11 +314,10 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     with transaction.atomic():
         insert_rows(User, users(), adapt_datetimes=True)
     user_ids = list(User.objects.order_by("id").values_list("id", flat=True))
-    Token.objects.bulk_create([Token(key=Token.generate_key(), user_id=user_id) for user_id in user_ids])
     # Most learners study one language, some a second one.
     languages = {user_id: LANGUAGES[i % len(LANGUAGES)] for i, user_id in enumerate(user_ids)}
     second = {user_id: rng.choice(LANGUAGES) for user_id in user_ids if rng.random() < 0.2}
-    log(f"  {len(user_ids)} learners and tokens")
+    log(f"  {len(user_ids)} learners")
 
     # Friendships: a random graph of average degree --friends; a few pending requests.
     pairs: set[tuple[int, int]] = set()
@@ -481,7 +482,7 @@ def analyze() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
             tables = [m._meta.db_table for m in apps.get_app_config("gamification").get_models()]
-            cursor.execute(f"ANALYZE TABLE {', '.join(tables)}, authtoken_token")
+            cursor.execute(f"ANALYZE TABLE {', '.join(tables)}")
             cursor.fetchall()
         else:
             cursor.execute("ANALYZE")
@@ -489,11 +490,14 @@ def analyze() -> None:
 
 def write_plan(path: Path, rng: random.Random) -> int:
     """The learners the locust users act as (token, username, language, classroom) and the
-    search terms, read from the database (so that a kept database can be loaded again)."""
+    search terms, read from the database (so that a kept database can be loaded again). Each
+    learner gets a new API token, as a login would give; the previous run's are deleted."""
+    from django.conf import settings
     from django.db.models import Count
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
+    from knox.crypto import create_token_string, hash_token
 
-    from gamification.models import ActivityEvent, ClassroomMembership
+    from gamification.models import ActivityEvent, ClassroomMembership, ClientToken, User
 
     classroom_of = dict(ClassroomMembership.objects.filter(role="student").values_list("user_id", "classroom_id"))
     language_of: dict[int, str] = {}
@@ -503,16 +507,31 @@ def write_plan(path: Path, rng: random.Random) -> int:
         .order_by("user_id", "-n", "language_id")
     ):
         language_of.setdefault(user_id, language)
+    members = list(User.objects.filter(is_staff=False).order_by("id").values_list("id", "username"))
+    keys = {user_id: create_token_string() for user_id, _ in members}
+    expiry = timezone.now() + settings.TOKEN_TTL
+    ClientToken.objects.filter(client_name=BENCH_CLIENT_NAME).delete()
+    ClientToken.objects.bulk_create(
+        [
+            ClientToken(
+                digest=hash_token(key),
+                token_key=key[:15],
+                user_id=user_id,
+                expiry=expiry,
+                client_name=BENCH_CLIENT_NAME,
+            )
+            for user_id, key in keys.items()
+        ],
+        batch_size=1000,
+    )
     learners = [
         {
-            "token": key,
+            "token": keys[user_id],
             "username": username,
             "language": language_of.get(user_id, "de"),
             "classroom": classroom_of.get(user_id),
         }
-        for key, user_id, username in Token.objects.filter(user__is_staff=False)
-        .order_by("user_id")
-        .values_list("key", "user_id", "user__username")
+        for user_id, username in members
     ]
     # What people type into a search box: the first 3-8 characters of a username, sometimes a
     # whole one, sometimes a display name.

@@ -28,3 +28,8 @@ class ConflictError(ServiceError):
 class ForbiddenError(ServiceError):
     status_code = 403
     default_message = "You do not have permission to perform this action."
+
+
+class AuthenticationError(ServiceError):
+    status_code = 401
+    default_message = "Invalid token."

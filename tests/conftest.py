@@ -55,12 +55,12 @@ def api_client():
     return APIClient()
 
 
-def client_for(user) -> APIClient:
-    from rest_framework.authtoken.models import Token
+def client_for(user, client_name: str = "tests") -> APIClient:
+    """An API client logged in as ``user`` with a token of its own (as each login issues)."""
+    from gamification.services.tokens import auth_token_issue
 
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {auth_token_issue(user=user, client_name=client_name).token}")
     return client
 
 

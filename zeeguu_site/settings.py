@@ -12,6 +12,7 @@ Everything that differs between a laptop, CI and production comes from the envir
   (default 0: the header is ignored and clients are known by ``REMOTE_ADDR``).
 - ``HTTPS``: behind a TLS-terminating proxy: secure cookies, HSTS, redirects to https.
 - ``LOG_FORMAT``: ``json`` for one JSON object a line; plain text otherwise.
+- ``TOKEN_TTL``: how long an API token lives unused (seconds, ``30d``, ``12h``, ``P30D``); 30 days.
 """
 
 import datetime as dt
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from gamification.durations import duration_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -59,7 +62,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Unused since API tokens moved to knox; kept installed only so that the migration which
+    # converts its tokens (gamification 0009) can read them on upgrade. Its table is empty after it.
     "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -265,7 +271,7 @@ THROTTLING_ENABLED = os.environ.get("THROTTLING", "on").strip().lower() not in {
 REST_FRAMEWORK = {
     # Token first: unauthenticated requests then get 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "gamification.authentication.ClientTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -302,6 +308,38 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["gamification.views.schema.postprocess_request_strings"],
+}
+
+
+# API tokens (SPEC §5) -------------------------------------------------------------------------
+# One token per client (django-rest-knox): the database keeps a SHA-512 digest (and, as knox
+# does, the first 15 of the key's 64 characters), never the key.
+# A token expires TOKEN_TTL after it was last renewed; use renews it, at most once an hour.
+def env_duration(name: str, default: str) -> dt.timedelta:
+    try:
+        return duration_parse(os.environ.get(name, default))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+TOKEN_TTL = env_duration("TOKEN_TTL", "30d")
+TOKEN_REFRESH_INTERVAL = dt.timedelta(hours=1)
+# Live tokens per user; issuing one more ends that user's oldest (a client that never logs out
+# cannot pile up rows).
+TOKEN_MAX_PER_USER = 100
+# The token model is ours (gamification.ClientToken: knox's abstract token plus the client's
+# name). knox's own migrations would only create a table for its swapped-out model: skip them.
+KNOX_TOKEN_MODEL = "gamification.ClientToken"  # noqa: S105  (a model name, not a secret)
+MIGRATION_MODULES = {"knox": None}
+# The same rules for knox's own code (header parsing, its token manager); our services read the
+# settings above.
+REST_KNOX = {
+    "TOKEN_TTL": TOKEN_TTL,
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": int(TOKEN_REFRESH_INTERVAL.total_seconds()),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 64,
+    "TOKEN_LIMIT_PER_USER": None,
 }
 
 

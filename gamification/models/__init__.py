@@ -4,6 +4,7 @@ from gamification.models.classrooms import Classroom, ClassroomMembership, Class
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
 from gamification.models.streaks import LanguageStreak, PracticeDay
+from gamification.models.tokens import ClientToken
 from gamification.models.users import User
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Classroom",
     "ClassroomMembership",
     "ClassroomRole",
+    "ClientToken",
     "EventType",
     "FirstOccurrence",
     "FriendRequest",

@@ -65,8 +65,16 @@ class LoginInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
-class AuthOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
+class TokenOutputSerializer(serializers.Serializer):
+    """A newly issued API token: the key, shown this once, and when it expires unless used."""
+
+    token = serializers.CharField(help_text="Send it as `Authorization: Token <token>`. Shown only this once.")
+    expires_at = serializers.DateTimeField(
+        help_text="When the token stops working unless used; each use renews it (at most once an hour)."
+    )
+
+
+class AuthOutputSerializer(TokenOutputSerializer):
     user = MeSerializer()
 
 

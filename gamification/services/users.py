@@ -9,7 +9,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from rest_framework.authtoken.models import Token
 
 from gamification.constants import (
     AVATAR_IMAGES,
@@ -21,6 +20,7 @@ from gamification.constants import (
 )
 from gamification.models import User
 from gamification.models.users import normalize_email
+from gamification.services.tokens import IssuedToken, auth_token_issue
 from gamification.services.usernames import (
     animal_of,
     username_generate,
@@ -141,18 +141,21 @@ def user_create(
     raise ValidationError({"username": ["Could not find a free username; please try again."]})
 
 
-def user_register(*, email: str, password: str, name: str = "", timezone: str = "UTC") -> tuple[User, str]:
-    """Sign-up: the account (Django's password validators apply) and its API token, together."""
-    tokens: list[str] = []
+def user_register(
+    *, email: str, password: str, name: str = "", timezone: str = "UTC", client_name: str = ""
+) -> tuple[User, IssuedToken]:
+    """Sign-up: the account (Django's password validators apply) and a token for the client that
+    signed up, written together."""
+    issued: list[IssuedToken] = []
     user = user_create(
         email=email,
         password=password,
         name=name,
         timezone=timezone,
         validate_password_rules=True,
-        on_created=lambda created: tokens.append(Token.objects.create(user=created).key),
+        on_created=lambda created: issued.append(auth_token_issue(user=created, client_name=client_name)),
     )
-    return user, tokens[-1]
+    return user, issued[-1]
 
 
 def user_authenticate(*, email: object, password: str) -> User | None:
@@ -170,17 +173,6 @@ def user_authenticate(*, email: object, password: str) -> User | None:
     if not user.check_password(password) or not user.is_active:
         return None
     return user
-
-
-def auth_token_issue(*, user: User) -> str:
-    """The user's API token (one per user, shared by their clients), created when absent."""
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
-
-
-def auth_token_revoke(*, user: User) -> None:
-    """Logout: the token stops working for every client of the user."""
-    Token.objects.filter(user=user).delete()
 
 
 class NestedValidationError(ValidationError):

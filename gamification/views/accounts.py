@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
-from gamification.models import User
+from gamification.models import ClientToken, User
 from gamification.serializers.users import (
     AuthOutputSerializer,
     AvatarOptionsSerializer,
@@ -18,15 +18,10 @@ from gamification.serializers.users import (
     MeSerializer,
     MeUpdateSerializer,
     RegisterInputSerializer,
+    TokenOutputSerializer,
 )
-from gamification.services.users import (
-    auth_token_issue,
-    auth_token_revoke,
-    user_authenticate,
-    user_delete,
-    user_register,
-    user_update,
-)
+from gamification.services.tokens import IssuedToken, auth_token_issue, auth_token_revoke, auth_token_revoke_all
+from gamification.services.users import user_authenticate, user_delete, user_register, user_update
 from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
@@ -37,6 +32,15 @@ FEATURE_FLAGS = ("gamification",)
 def me_payload(request: Request, user: User) -> dict:
     features = {flag: waffle.flag_is_active(request, flag) for flag in FEATURE_FLAGS}
     return MeSerializer(user, context={"features": features}).data
+
+
+def auth_payload(request: Request, user: User, issued: IssuedToken) -> dict:
+    return {**TokenOutputSerializer(issued).data, "user": me_payload(request, user)}
+
+
+def client_name_of(request: Request) -> str:
+    """What the token is issued to, as staff see it in the admin: the client's User-Agent."""
+    return request.META.get("HTTP_USER_AGENT", "")
 
 
 def _require_object(request: Request) -> dict:
@@ -63,13 +67,13 @@ class RegisterView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RegisterInputSerializer(data=_require_object(request))
         serializer.is_valid(raise_exception=True)
-        user, token = user_register(**serializer.validated_data)
+        user, issued = user_register(**serializer.validated_data, client_name=client_name_of(request))
         request.user = user
-        return Response({"token": token, "user": me_payload(request, user)}, status=status.HTTP_201_CREATED)
+        return Response(auth_payload(request, user, issued), status=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
-    """Exchange email and password for an API token. Anyone may call it."""
+    """Exchange email and password for a new API token for this client. Anyone may call it."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -92,19 +96,33 @@ class LoginView(APIView):
         if user is None:
             # One message whether or not the email exists.
             raise ValidationError({"detail": LOGIN_FAILED})
-        token = auth_token_issue(user=user)
+        issued = auth_token_issue(user=user, client_name=client_name_of(request))
         request.user = user
-        return Response({"token": token, "user": me_payload(request, user)})
+        return Response(auth_payload(request, user, issued))
 
 
 class LogoutView(APIView):
-    """Invalidate the caller's token (every client using it is logged out). Logged-in users."""
+    """End the calling client's token (the user's other clients stay logged in). Logged-in users."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="Logged out")}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        auth_token_revoke(user=request.user)
+        if isinstance(request.auth, ClientToken):
+            auth_token_revoke(token=request.auth)
+        if hasattr(request, "session"):
+            request.session.flush()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """End every token of the caller, on every client, and this session. Logged-in users."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Logged out everywhere")}, tags=["auth"])
+    def post(self, request: Request) -> Response:
+        auth_token_revoke_all(user=request.user)
         if hasattr(request, "session"):
             request.session.flush()
         return Response(status=status.HTTP_204_NO_CONTENT)

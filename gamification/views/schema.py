@@ -16,8 +16,10 @@ Two public drf-spectacular hooks, no private method overridden:
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.hooks import postprocess_schema_enums
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 
@@ -34,6 +36,19 @@ STANDARD_ERRORS = {
 }
 # String formats that DRF validates as CharFields (and so refuse NUL); dates and times are not.
 CHAR_FORMATS = (None, "email", "uri")
+
+
+class ClientTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <key>``. drf-spectacular's own knox extension matches knox's class
+    only, not subclasses."""
+
+    target_class = "gamification.authentication.ClientTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
 
 
 def validation_error(description: str) -> OpenApiResponse:

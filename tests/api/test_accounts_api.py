@@ -1,13 +1,13 @@
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 from waffle.models import Flag
 
 from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
-from gamification.models import User, UserBadge, UserMetric
+from gamification.models import ClientToken, User, UserBadge, UserMetric
 from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -25,13 +25,13 @@ class TestRegister:
         response = register(api_client, email="New.Learner@Example.com", name="New")
         assert response.status_code == 201
         body = response.json()
-        assert set(body) == {"token", "user"}
+        assert set(body) == {"token", "expires_at", "user"}
         assert body["user"]["email"] == "new.learner@example.com"
         assert body["user"]["name"] == "New"
         assert body["user"]["timezone"] == "UTC"
         assert body["user"]["features"] == {"gamification": False}
         assert body["user"]["avatar"]["image"] in AVATAR_IMAGES
-        assert Token.objects.get(key=body["token"]).user.email == "new.learner@example.com"
+        assert ClientToken.objects.get(digest=hash_token(body["token"])).user.email == "new.learner@example.com"
 
     def test_duplicate_email_ignoring_case_is_400(self, api_client):
         UserFactory(email="taken@example.com")
@@ -89,7 +89,7 @@ class TestLogin:
         )
         assert response.status_code == 200
         assert response.json()["user"]["username"] == user.username
-        assert Token.objects.get(key=response.json()["token"]).user == user
+        assert ClientToken.objects.get(digest=hash_token(response.json()["token"])).user == user
 
     def test_wrong_password_and_unknown_email_give_the_same_message(self, api_client):
         UserFactory(email="known@example.com")
@@ -119,7 +119,7 @@ class TestLogout:
         assert client.get("/api/me/").status_code == 200
         assert client.post("/api/auth/logout/").status_code == 204
         assert client.get("/api/me/").status_code == 401
-        assert not Token.objects.filter(user=user).exists()
+        assert not ClientToken.objects.filter(user=user).exists()
 
     def test_logout_needs_a_login(self, api_client):
         assert api_client.post("/api/auth/logout/").status_code == 401
@@ -243,7 +243,7 @@ class TestDeleteMe:
         assert not User.objects.filter(pk=user.pk).exists()
         assert not UserMetric.objects.filter(user_id=user.pk).exists()
         assert not UserBadge.objects.filter(user_id=user.pk).exists()
-        assert not Token.objects.filter(user_id=user.pk).exists()
+        assert not ClientToken.objects.filter(user_id=user.pk).exists()
 
 
 @pytest.mark.django_db
@@ -348,7 +348,7 @@ def test_api_paths_without_the_trailing_slash_are_json_404_not_a_redirect(user, 
     response = client_for(user).post("/api/auth/logout", {}, format="json")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
-    assert Token.objects.filter(user=user).exists()
+    assert ClientToken.objects.filter(user=user).exists()
 
 
 @pytest.mark.django_db

@@ -1,13 +1,23 @@
+import datetime as dt
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.crypto import hash_token
+from rest_framework.test import APIClient
 
-from gamification.models import ActivityEvent, User, UserMetric
+from gamification.models import ActivityEvent, ClientToken, User, UserMetric
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def api_client_with(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
 
 
 def run(*args: str) -> str:
@@ -21,20 +31,61 @@ def test_prints_the_token_alone_on_the_last_line():
 
     account = User.objects.get(username="zeeguu-platform")
     token = output.strip().splitlines()[-1]
-    assert token == Token.objects.get(user=account).key
+    assert ClientToken.objects.get(user=account).digest == hash_token(token)
     assert account.email == "zeeguu-platform@service.invalid"
     assert not account.has_usable_password()
     assert account.is_active and not account.is_staff
     assert account.has_perm("gamification.report_events_for_others")
 
 
-def test_running_twice_reuses_the_account_and_its_token():
+def test_running_twice_reuses_the_account_and_both_tokens_work():
     first = run("zeeguu-platform").strip().splitlines()[-1]
     second = run("zeeguu-platform").strip().splitlines()[-1]
 
-    assert first == second
+    assert first != second
     assert User.objects.filter(email="zeeguu-platform@service.invalid").count() == 1
-    assert Token.objects.count() == 1
+    assert ClientToken.objects.count() == 2
+    for token in (first, second):
+        assert api_client_with(token).get("/api/me/").status_code == 200
+
+
+def test_revoke_others_ends_the_earlier_tokens():
+    first = run("zeeguu-platform").strip().splitlines()[-1]
+    second = run("zeeguu-platform", "--revoke-others").strip().splitlines()[-1]
+
+    assert api_client_with(first).get("/api/me/").status_code == 401
+    assert api_client_with(second).get("/api/me/").status_code == 200
+    assert ClientToken.objects.count() == 1
+
+
+def test_the_token_lives_a_year_by_default_and_ttl_changes_it():
+    run("zeeguu-platform")
+    run("other-platform", "--ttl", "90d")
+    run("forever-platform", "--ttl", "never")
+    now = timezone.now()
+
+    def expiry(username: str):
+        return ClientToken.objects.get(user__username=username).expiry
+
+    assert abs(expiry("zeeguu-platform") - (now + dt.timedelta(days=365))) < dt.timedelta(minutes=1)
+    assert abs(expiry("other-platform") - (now + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+    assert expiry("forever-platform") is None
+    assert ClientToken.objects.get(user__username="forever-platform").client_name == "create_service_account"
+
+
+def test_a_token_that_never_expires_still_authenticates_years_later():
+    token = run("zeeguu-platform", "--ttl", "never").strip().splitlines()[-1]
+    with time_machine.travel(timezone.now() + dt.timedelta(days=5 * 365)):
+        assert api_client_with(token).get("/api/me/").status_code == 200
+    assert ClientToken.objects.get().expiry is None  # renewal leaves it alone
+
+
+@pytest.mark.parametrize("ttl", ["0", "soon", "-1", "99999d"])
+def test_a_bad_ttl_is_an_error_and_creates_nothing(ttl):
+    with pytest.raises(CommandError, match="--ttl"):
+        run("zeeguu-platform", "--ttl", ttl)
+    assert not User.objects.exists()
+    assert not ClientToken.objects.exists()
 
 
 def test_a_name_with_spaces_gives_a_valid_username():
@@ -56,11 +107,8 @@ def test_a_username_held_by_a_learner_is_an_error():
 
 
 def test_the_token_reports_events_for_learners():
-    from rest_framework.test import APIClient
-
     learner = UserFactory()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {run('zeeguu-platform').strip().splitlines()[-1]}")
+    client = api_client_with(run("zeeguu-platform").strip().splitlines()[-1])
 
     response = client.post(
         "/api/events/",
@@ -74,8 +122,6 @@ def test_the_token_reports_events_for_learners():
 
 
 def test_the_account_cannot_log_in_with_a_password():
-    from rest_framework.test import APIClient
-
     run("zeeguu-platform")
     response = APIClient().post(
         "/api/auth/login/", {"email": "zeeguu-platform@service.invalid", "password": ""}, format="json"

@@ -1,21 +1,27 @@
 """``manage.py create_service_account NAME`` (SPEC §3, §10): the platform's reporting account."""
 
+import datetime as dt
 import re
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.durations import duration_parse
 from gamification.models import User
+from gamification.services.tokens import auth_token_issue, auth_token_revoke_all
 from gamification.services.usernames import username_normalize
 from gamification.services.users import user_create
 
 PERMISSION_APP_LABEL = "gamification"
 PERMISSION_CODENAME = "report_events_for_others"
 SERVICE_EMAIL_DOMAIN = "service.invalid"  # RFC 2606: never a deliverable address
+# A service account's token outlives a learner's: a platform that pauses for a month must not find
+# itself locked out. Use renews it like any token, so a busy platform's token never expires.
+DEFAULT_TTL = "365d"
+CLIENT_NAME = "create_service_account"
 
 
 def service_username(name: str) -> str:
@@ -29,17 +35,41 @@ def service_email(username: str) -> str:
     return f"{local}@{SERVICE_EMAIL_DOMAIN}"
 
 
+def ttl_argument(text: str) -> dt.timedelta | None:
+    if text.strip().lower() == "never":
+        return None
+    try:
+        return duration_parse(text)
+    except ValueError as error:
+        raise CommandError(f"--ttl: {error}") from None
+
+
 class Command(BaseCommand):
     help = (
         "Create (or reuse) the account the learning platform uses to report events for its learners, grant it "
-        "the permission to report for others, and print its API token alone on the last line. The account cannot "
-        "log in with a password. Safe to run twice: the same account and token are returned."
+        "the permission to report for others, and print a new API token for it alone on the last line. The account "
+        "cannot log in with a password. Safe to run twice: the account is reused and its earlier tokens keep "
+        "working (so a running platform is not cut off) unless --revoke-others is given."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Name of the account, e.g. zeeguu-platform (also its username).")
+        parser.add_argument(
+            "--ttl",
+            default=DEFAULT_TTL,
+            help=(
+                f"How long the token lives unused (default {DEFAULT_TTL}; seconds, 90d, 12h, P90D), or 'never'. "
+                "Each use renews it."
+            ),
+        )
+        parser.add_argument(
+            "--revoke-others",
+            action="store_true",
+            help="End the account's earlier tokens (rotation: deploy the new token first).",
+        )
 
-    def handle(self, *args, name: str, **options) -> None:
+    def handle(self, *args, name: str, ttl: str, revoke_others: bool, **options) -> None:
+        lifetime = ttl_argument(ttl)
         try:
             username = service_username(name)
         except ValidationError as error:
@@ -51,6 +81,7 @@ class Command(BaseCommand):
         if permission is None:
             raise CommandError("The permission to report events for others is missing: run `manage.py migrate`.")
 
+        revoked = 0
         with transaction.atomic():
             user = User.objects.select_for_update().filter(email=email).first()
             created = user is None
@@ -62,12 +93,24 @@ class Command(BaseCommand):
                 except ValidationError as error:
                     raise CommandError(" ".join(error.messages)) from None
             user.user_permissions.add(permission)
-            token, _ = Token.objects.get_or_create(user=user)
+            if revoke_others:
+                revoked = auth_token_revoke_all(user=user)
+            issued = auth_token_issue(user=user, client_name=CLIENT_NAME, ttl=lifetime, expires=lifetime is not None)
 
         if created:
             self.stdout.write(self.style.SUCCESS(f"Created service account {user.username!r} ({email})."))
         else:
             self.stdout.write(f"Service account {user.username!r} exists already; reused.")
+        if revoke_others:
+            self.stdout.write(f"Ended its {revoked} earlier token(s).")
+        elif not created:
+            self.stdout.write("Its earlier tokens keep working (--revoke-others ends them).")
         self.stdout.write("It may report events for other users: POST /api/events/ with 'user' on each event.")
+        if issued.expires_at is None:
+            self.stdout.write(
+                "The token never expires; revoke it in the admin (API tokens) when it is no longer needed."
+            )
+        else:
+            self.stdout.write(f"The token expires at {issued.expires_at.isoformat()} unless used (use renews it).")
         self.stdout.write("Send the token below as 'Authorization: Token <token>':")
-        self.stdout.write(token.key)
+        self.stdout.write(issued.token)
