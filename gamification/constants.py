@@ -29,6 +29,10 @@ BACKGROUND_COLORS: tuple[str, ...] = (
 # A new user gets a character colour with the background made for it (same index).
 MATCHING_COLOR_PAIRS: tuple[tuple[str, str], ...] = tuple(zip(CHARACTER_COLORS, BACKGROUND_COLORS, strict=True))
 
+# A user has at most this many friends at once: the friends lists are returned whole (no
+# pagination), so this bounds them. Enforced when a request is sent and when it is accepted.
+FRIENDS_MAX = 1000
+
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254

@@ -80,3 +80,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "mariadb" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def admin_user(db):
+    """pytest-django's admin user, made through the sign-up service (the user manager only looks
+    users up)."""
+    from gamification.services.users import user_create
+
+    return user_create(email="admin@example.com", password="password", is_staff=True, is_superuser=True)

@@ -54,6 +54,8 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    # First: its createsuperuser (through the sign-up service) replaces django.contrib.auth's.
+    "gamification",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -72,7 +74,6 @@ INSTALLED_APPS = [
     "waffle",
     "csp",
     "axes",
-    "gamification",
 ]
 
 MIDDLEWARE = [

@@ -63,6 +63,9 @@ class ClientTokenAdmin(admin.ModelAdmin):
 # DRF's authtoken stays installed for one migration only (see settings); a token added on its
 # admin page would never authenticate.
 if apps.is_installed("rest_framework.authtoken"):
+    # Import its admin module first (this app's admin is discovered before it), so that the
+    # registration it makes is the one removed here.
+    import rest_framework.authtoken.admin  # noqa: F401
     from rest_framework.authtoken.models import TokenProxy
 
     if admin.site.is_registered(TokenProxy):

@@ -21,21 +21,14 @@ def normalize_email(email: str) -> str:
 
 
 class UserManager(BaseUserManager):
+    """Look-ups only. Accounts are created by ``gamification.services.users.user_create`` (a
+    generated username, a matching avatar, the password rules), which the API, the admin, the
+    ``createsuperuser`` command of this app and the test factories all call."""
+
     use_in_migrations = True
 
     def get_by_natural_key(self, email: str) -> "User":
         return self.get(email=normalize_email(email))
-
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
-        # The service (gamification.services.users.user_create) is the way in for the API; this
-        # keeps Django's createsuperuser and admin working.
-        from gamification.services.users import user_create
-
-        return user_create(email=email, password=password, **extra)
-
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
-        extra.update(is_staff=True, is_superuser=True)
-        return self.create_user(email, password, **extra)
 
 
 class User(AbstractBaseUser, PermissionsMixin):

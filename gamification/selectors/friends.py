@@ -2,10 +2,11 @@
 
 from django.db.models import Case, F, Q, QuerySet, When
 
+from gamification.constants import FRIENDS_MAX
 from gamification.models import FriendRequest, Friendship, User
+from gamification.selectors.relationships import friendships_active_of
 from gamification.selectors.streaks import friend_streaks, languages_for_users
 from gamification.selectors.users import binary_collation
-from gamification.services.friends import FRIENDS_MAX
 
 # Pending requests listed per direction, newest first. The count endpoint gives the exact total.
 FRIEND_REQUESTS_LIST_MAX = 500
@@ -21,7 +22,7 @@ def active_friendships_with_users(*, user_id: int, limit: int | None = None) -> 
     # Code point order of the lower-cased names on every backend (as in user search).
     friend_key = binary_collation(friend_key)
     return (
-        Friendship.objects.filter(Q(user_low_id=user_id) | Q(user_high_id=user_id), active=True)
+        friendships_active_of(user_id=user_id)
         .select_related("user_low", "user_high")
         .annotate(friend_key=friend_key)
         .order_by("friend_key", "id")[: limit or FRIENDS_MAX]

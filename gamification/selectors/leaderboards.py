@@ -24,8 +24,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Value
-from django.db.models.functions import Greatest, Least
+from django.db.models import Count, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -35,10 +34,10 @@ from gamification.models import (
     ClassroomRole,
     EventType,
     FirstOccurrence,
-    Friendship,
     PracticeKind,
     User,
 )
+from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
 MAX_ID = 2**63 - 1
@@ -168,8 +167,7 @@ def friends_leaderboard(
     assert at is not None
     # The friendships current now (for is_friend) and those current at ``at`` (the scope).
     history = (
-        Friendship.objects.filter(Q(user_low=user) | Q(user_high=user))
-        .filter(Q(active=True) | Q(created_at__lte=at, ended_at__gt=at))
+        friendships_current_now_or_at(user_id=user.pk, at=at)
         .order_by()
         .values_list("created_at", "ended_at", "active", *_summary_fields("user_low"), *_summary_fields("user_high"))
     )
@@ -187,17 +185,6 @@ def friends_leaderboard(
         members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit
     )
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=rows, me=me)
-
-
-def _is_friend_of(user: User, other: OuterRef) -> Exists:
-    """Whether ``other`` is ``user``'s friend now, through the pair's unique index."""
-    return Exists(
-        Friendship.objects.filter(
-            active=True,
-            user_low_id=Least(Value(user.pk), other),
-            user_high_id=Greatest(Value(user.pk), other),
-        )
-    )
 
 
 def classroom_leaderboard(
@@ -220,7 +207,7 @@ def classroom_leaderboard(
     rows = (
         Classroom.objects.filter(pk=classroom_id)
         .order_by()
-        .annotate(is_friend=_is_friend_of(user, OuterRef("memberships__user_id")))
+        .annotate(is_friend=is_friend_of(user_id=user.pk, other=OuterRef("memberships__user_id")))
         .values_list("leaderboard_enabled", "memberships__role", "is_friend", *_summary_fields("memberships__user"))
     )
     members = list(rows)

@@ -12,8 +12,8 @@ from django.db.models.functions import Collate, Length, Lower
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.models import FriendRequest, Friendship, User
-from gamification.selectors.relationships import can_view_private
+from gamification.models import FriendRequest, User
+from gamification.selectors.relationships import can_view_private, friendships_active_between
 from gamification.selectors.streaks import friend_streaks
 
 SEARCH_RESULTS_MAX = 20
@@ -118,10 +118,7 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
         return result
 
     friendships = list(
-        Friendship.objects.filter(
-            Q(user_low_id=viewer.pk, user_high_id__in=others) | Q(user_high_id=viewer.pk, user_low_id__in=others),
-            active=True,
-        ).select_related("user_low", "user_high")
+        friendships_active_between(user_id=viewer.pk, other_ids=others).select_related("user_low", "user_high")
     )
     streaks = friend_streaks(friendships=friendships) if friendships else {}
     for friendship in friendships:

@@ -19,46 +19,21 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.constants import FRIENDS_MAX, USERNAME_MAX_LENGTH
 from gamification.exceptions import ConflictError, NotFoundError
 from gamification.models import ActivityType, FriendRequest, Friendship, User, UserMetric
+from gamification.selectors.relationships import (
+    friend_ids_of,
+    friends_count_many,
+    friendship_active_between,
+    user_pair,
+)
 from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import gauge_set_by_code
 
-# A user has at most this many friends at once: the friends lists are returned whole (no
-# pagination), so this bounds them. Enforced when a request is sent and when it is accepted.
-FRIENDS_MAX = 1000
-
 FRIENDS_CODE = "FRIENDS"
-
-
-def _pair(a_id: int, b_id: int) -> tuple[int, int]:
-    return (a_id, b_id) if a_id < b_id else (b_id, a_id)
-
-
-def active_friend_ids(*, user_id: int) -> list[int]:
-    rows = Friendship.objects.filter(Q(user_low_id=user_id) | Q(user_high_id=user_id), active=True).values_list(
-        "user_low_id", "user_high_id"
-    )
-    return [high if low == user_id else low for low, high in rows]
-
-
-def friends_count_many(*, user_ids: list[int]) -> dict[int, int]:
-    """Number of active friendships of each user, in two grouped queries."""
-    counts = dict.fromkeys(user_ids, 0)
-    active = Friendship.objects.filter(active=True)
-    for field in ("user_low_id", "user_high_id"):
-        for user_id, n in (
-            active.filter(**{f"{field}__in": user_ids})
-            .values_list(field)
-            .annotate(n=Count("id"))
-            .values_list(field, "n")
-        ):
-            counts[user_id] += n
-    return counts
 
 
 def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
@@ -99,7 +74,7 @@ def friends_metric_refresh(*, user_ids: list[int]) -> None:
 def friends_recount_after_user_delete(*, user: User) -> None:
     """Delete ``user`` (cascading their friendships) and lower their former friends' FRIENDS
     metric. The caller owns the transaction."""
-    former_friend_ids = active_friend_ids(user_id=user.pk)
+    former_friend_ids = friend_ids_of(user_id=user.pk)
     user.delete()
     friends_metric_refresh(user_ids=former_friend_ids)
 
@@ -118,8 +93,7 @@ def _user_by_username(raw: object) -> User | None:
 
 
 def _active_friendship(a_id: int, b_id: int) -> Friendship | None:
-    low, high = _pair(a_id, b_id)
-    return Friendship.objects.filter(user_low_id=low, user_high_id=high, active=True).first()
+    return friendship_active_between(user_id=a_id, other_id=b_id)
 
 
 def _at_friends_limit(user_ids: list[int]) -> bool:
@@ -141,7 +115,7 @@ def friend_request_send(*, sender: User, receiver_username: str) -> FriendReques
         raise NotFoundError("No user with this username.")
     if receiver.pk == sender.pk:
         raise ValidationError({"receiver": ["You cannot send a friend request to yourself."]})
-    low, high = _pair(sender.pk, receiver.pk)
+    low, high = user_pair(sender.pk, receiver.pk)
 
     def run() -> FriendRequest:
         if _active_friendship(sender.pk, receiver.pk) is not None:
@@ -203,7 +177,7 @@ def friend_request_accept(*, request_id: int, acting_user: User) -> AcceptedFrie
         if friendship is None:
             if _at_friends_limit([sender.pk, acting_user.pk]):
                 raise ConflictError(f"A user can have at most {FRIENDS_MAX} friends.")
-            low, high = _pair(sender.pk, acting_user.pk)
+            low, high = user_pair(sender.pk, acting_user.pk)
             friendship = Friendship.objects.create(user_low_id=low, user_high_id=high, created_at=timezone.now())
         # The streak selectors read both users' timezones from the friendship.
         friendship.user_low, friendship.user_high = sorted((sender, acting_user), key=lambda user: user.pk)
@@ -244,7 +218,7 @@ def friendship_end_pair(*, user_id: int, friend_id: int, ended_at: datetime | No
     No active friendship → NotFoundError. Two concurrent ends: the second finds none."""
 
     def run() -> Friendship:
-        low, high = _pair(user_id, friend_id)
+        low, high = user_pair(user_id, friend_id)
         _lock_friends_metrics(user_ids=[low, high])
         friendship = (
             Friendship.objects.select_for_update().filter(user_low_id=low, user_high_id=high, active=True).first()

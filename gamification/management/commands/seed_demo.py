@@ -77,7 +77,7 @@ class Command(BaseCommand):
 
     def _befriend(self, learners: dict[str, User]) -> None:
         for a, b in FRIEND_PAIRS:
-            if are_friends(learners[a].pk, learners[b].pk):
+            if are_friends(user_id=learners[a].pk, other_id=learners[b].pk):
                 continue
             try:
                 request = friend_request_send(sender=learners[a], receiver_username=b)
