@@ -1,6 +1,10 @@
 """Request middleware."""
 
+from django.db import close_old_connections
 from django.middleware.common import CommonMiddleware
+
+from gamification.services.db import is_database_unavailable
+from gamification.views.errors import database_unavailable
 
 
 class CommonMiddlewareWithoutApiSlashRedirect(CommonMiddleware):
@@ -14,3 +18,24 @@ class CommonMiddlewareWithoutApiSlashRedirect(CommonMiddleware):
         if request.path_info.startswith("/api/"):
             return False
         return super().should_redirect_with_slash(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that loses the database answers 503 with ``Retry-After`` instead of a 500 (SPEC §14).
+
+    DRF views included: the API's exception handler leaves such errors alone, so they reach
+    ``process_exception``. The broken connection is dropped at once (rather than at the end of
+    the request), so the next request opens a fresh one as soon as the database is back.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception: Exception):
+        if not is_database_unavailable(exception):
+            return None
+        close_old_connections()
+        return database_unavailable(request)

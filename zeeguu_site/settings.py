@@ -8,6 +8,7 @@ Everything that differs between a laptop, CI and production comes from the envir
 - ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``; shared cache (and so shared throttles) when set.
 - ``ALLOWED_HOSTS``: comma-separated; defaults to local names only.
 - ``THROTTLING``: ``off`` disables rate limits (test rigs, load tests).
+- ``DATABASE_CONNECT_TIMEOUT``, ``REDIS_TIMEOUT``, ``CELERY_BROKER_URL``: see "Faults" below.
 """
 
 import os
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
+    # Faults (SPEC §14): a lost database is a 503 with Retry-After, not a 500.
+    "gamification.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "zeeguu_site.urls"
@@ -94,6 +97,16 @@ TEMPLATES = [
 WSGI_APPLICATION = "zeeguu_site.wsgi.application"
 
 
+# Faults (SPEC §14) -----------------------------------------------------------------------------
+# Seconds to wait for MariaDB to accept a connection (a persistent connection that broke is
+# replaced on the next request: CONN_MAX_AGE with CONN_HEALTH_CHECKS, below).
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+# Seconds to wait for Redis to connect and to answer; past it the cache fails open.
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+# The task queue's broker; /readyz checks it when set.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip()
+
+
 # Databases -----------------------------------------------------------------------------------
 # SQLite: IMMEDIATE transactions, WAL and a busy timeout, or concurrent writers die with
 # "database is locked" (see shared/PERFORMANCE.md). MariaDB: utf8mb4 and strict mode.
@@ -112,6 +125,8 @@ def database_from_env() -> dict:
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.mysql":
         config["OPTIONS"] = {
+            # Faults (SPEC §14): a dead database host fails a connect within seconds.
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
             "charset": "utf8mb4",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout=20",
             "isolation_level": "read committed",
@@ -133,9 +148,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Faults (SPEC §14): Redis unreachable → caches miss and throttles fail open.
+            "BACKEND": "gamification.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "zeeguu"),
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
 else:
