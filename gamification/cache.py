@@ -9,7 +9,8 @@ so their limits fail open too: DRF's throttles find no history and allow the req
 After a failure the backend does not try Redis again for ``RETRY_INTERVAL`` seconds, so that a
 Redis host that swallows packets costs one socket timeout per interval and process, not one per
 cache call. Failures are logged as one warning per ``WARNING_INTERVAL`` seconds and process (with
-the number of failed calls since the last one); the first success afterwards is logged once.
+the number of calls answered without Redis since the last one); the first success afterwards is
+logged once (info).
 
 Only connection errors and timeouts are absorbed: a wrong command or a bad value still raises.
 """
@@ -31,6 +32,7 @@ T = TypeVar("T")
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 RETRY_INTERVAL = 1.0
 WARNING_INTERVAL = 60.0
+_clock = time.monotonic  # tests move it forward
 
 
 class _Outage:
@@ -42,28 +44,32 @@ class _Outage:
         self.down = False
         self.retry_at = 0.0
         self.warned_at: float | None = None
-        self.failures_since_warning = 0
+        self.calls_since_warning = 0
 
     def skipping(self) -> bool:
-        return self.down and time.monotonic() < self.retry_at
+        if not (self.down and _clock() < self.retry_at):
+            return False
+        with self.lock:
+            self.calls_since_warning += 1
+        return True
 
     def failed(self, location: str, error: Exception) -> None:
-        now = time.monotonic()
+        now = _clock()
         with self.lock:
             self.down = True
             self.retry_at = now + RETRY_INTERVAL
-            self.failures_since_warning += 1
+            self.calls_since_warning += 1
             if self.warned_at is not None and now - self.warned_at < WARNING_INTERVAL:
                 return
-            failures, self.failures_since_warning = self.failures_since_warning, 0
+            calls, self.calls_since_warning = self.calls_since_warning, 0
             self.warned_at = now
         logger.warning(
             "Redis cache unreachable (%s: %s): serving without it, caches miss and rate limits fail open "
-            "(%d failed call%s since the last warning; next warning in %d s at the earliest)",
+            "(%d call%s answered without it since the last warning; next warning in %d s at the earliest)",
             type(error).__name__,
             error,
-            failures,
-            "" if failures == 1 else "s",
+            calls,
+            "" if calls == 1 else "s",
             WARNING_INTERVAL,
             extra={"cache_location": location},
         )

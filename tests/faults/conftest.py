@@ -1,6 +1,6 @@
 """Fixtures of the fault tests: a private MariaDB, a private Redis, and the app under gunicorn
 talking to them (``tests/servers.py``). Session-scoped: the servers start once (~8 s with the
-migrations); a test that stops one leaves it running again (``servers_restored``)."""
+migrations); a test that stops one leaves it running again (``mariadb_restored``, ``redis_restored``)."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ def servers_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mariadb(servers_dir):
-    server = PrivateMariaDB(servers_dir / "mariadb")
+    server = PrivateMariaDB(servers_dir / "mariadb", durable=False)
     server.directory.mkdir()
     server.install()
     server.start()
@@ -70,10 +70,16 @@ def app(mariadb, redis_server, servers_dir):
 
 
 @pytest.fixture
-def servers_restored(mariadb, redis_server):
-    """Whatever a test stopped runs again afterwards."""
-    yield
+def mariadb_restored(mariadb):
+    """The private MariaDB runs again after the test, whatever the test did to it."""
+    yield mariadb
     if not mariadb.running:
         mariadb.start()
+
+
+@pytest.fixture
+def redis_restored(redis_server):
+    """The private Redis runs again after the test."""
+    yield redis_server
     if not redis_server.running:
         redis_server.start()

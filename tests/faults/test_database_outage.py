@@ -27,7 +27,7 @@ def wait_for(predicate, *, seconds: float, what: str):
 
 
 def test_database_killed_under_load_answers_json_503_then_recovers_with_nothing_half_written(
-    app, mariadb, servers_restored
+    app, mariadb, mariadb_restored
 ):
     # Given traffic that succeeds
     master_pid = app.server.process.pid
@@ -96,7 +96,7 @@ def test_database_killed_under_load_answers_json_503_then_recovers_with_nothing_
     assert metric_values(mariadb, DATABASE) == before
 
 
-def test_database_restarted_between_requests_is_invisible(app, mariadb, servers_restored):
+def test_database_restarted_between_requests_is_invisible(app, mariadb, mariadb_restored):
     # Given workers holding persistent connections
     token = app.tokens[0]
     for _ in range(4):
