@@ -341,9 +341,18 @@ def prepare_database(env: Mapping[str, str]) -> None:
 class AppServer:
     """``gunicorn zeeguu_site.wsgi`` with ``workers`` sync workers on a free port."""
 
-    def __init__(self, env: Mapping[str, str], *, directory: Path, workers: int = 2, name: str = "gunicorn") -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        directory: Path,
+        workers: int = 2,
+        name: str = "gunicorn",
+        log_level: str = "warning",
+    ) -> None:
         self.env = dict(env)
         self.workers = workers
+        self.log_level = log_level
         self.port = free_port()
         self.log_path = directory / f"{name}.log"
         self.process: subprocess.Popen | None = None
@@ -366,7 +375,7 @@ class AppServer:
             "--graceful-timeout",
             "5",
             "--log-level",
-            "warning",
+            self.log_level,
         ]
         self.process = _spawn(command, log_path=self.log_path, env=self.env)
         return _wait_until(
@@ -519,8 +528,8 @@ def _event(rng, key: str) -> dict:
 
 
 class Traffic:
-    """``readers`` clients sending reads of ``READ_PATHS`` and ``writers`` clients sending event
-    batches of 1-3 events with idempotency keys, each client a learner of ``tokens``. A batch
+    """``readers`` clients sending reads of ``read_paths`` and ``writers`` clients sending event
+    batches of 1-3 events with idempotency keys, each request as a random learner of ``tokens``. A batch
     that gets anything but a 201 is sent again, unchanged, until it gets one: a client that
     follows ``Retry-After`` (sooner, to measure recovery). Bounded: ``stop()`` ends the reads at
     once and gives a pending batch ``drain_seconds`` to get its 201."""
@@ -532,6 +541,7 @@ class Traffic:
         *,
         readers: int = 4,
         writers: int = 2,
+        read_paths: tuple[str, ...] = READ_PATHS,
         think: float = 0.0,
         seed: int = 1,
         run_id: str = "run",
@@ -542,6 +552,7 @@ class Traffic:
 
         self.base_url = base_url
         self.tokens = tokens
+        self.read_paths = read_paths
         self.think = think
         self.run_id = run_id
         self.timeout = timeout
@@ -592,18 +603,16 @@ class Traffic:
             time.sleep(rng.uniform(0, 2 * self.think))
 
     def _reader(self, index: int, rng) -> None:
-        token = self.tokens[index % len(self.tokens)]
         while not self._stop.is_set():
-            self._request("GET", rng.choice(READ_PATHS), token)
+            self._request("GET", rng.choice(self.read_paths), rng.choice(self.tokens))
             self._pause(rng)
 
     def _writer(self, index: int, rng) -> None:
-        token = self.tokens[index % len(self.tokens)]
         sent = 0
         while not self._stop.is_set():
             sent += 1
             keys = tuple(f"{self.run_id}-{index}-{sent}-{n}" for n in range(rng.randint(1, 3)))
-            self._send_batch(token, Batch(keys=keys, statuses=[]), rng)
+            self._send_batch(rng.choice(self.tokens), Batch(keys=keys, statuses=[]), rng)
             self._pause(rng)
 
     def _send_batch(self, token: str, batch: Batch, rng) -> None:
