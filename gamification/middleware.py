@@ -1,6 +1,6 @@
 """Request middleware."""
 
-from django.db import close_old_connections
+from django.db import connections
 from django.middleware.common import CommonMiddleware
 
 from gamification.services.db import is_database_unavailable
@@ -37,5 +37,8 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception: Exception):
         if not is_database_unavailable(exception):
             return None
-        close_old_connections()
+        for connection in connections.all(initialized_only=True):
+            # Outside any transaction only (the view's have ended; a test's has not).
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
         return database_unavailable(request)
