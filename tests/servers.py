@@ -7,6 +7,10 @@
 - ``PrivateRedis``: ``redis-server`` on a free port, nothing saved to disk.
 - ``AppServer``: the project under gunicorn (sync workers) with the settings the environment
   gives (``app_environment``), its stderr in a file the tests read.
+- ``SilentListener``: a port that accepts connections and never answers (a hung host).
+- ``Traffic``: reading and writing clients in threads, recording every answer; writers repeat
+  a batch with its idempotency keys until it gets its 201. ``logged_keys`` and
+  ``metric_values`` read the private database for the data check.
 
 Every process is started in a session of its own and asked (Linux ``PR_SET_PDEATHSIG``) to die
 with the process that started it, so that a crashed test run leaves nothing behind. Nothing here

@@ -49,7 +49,7 @@ def test_database_killed_under_load_answers_json_503_then_recovers_with_nothing_
         assert readyz.status == 503, readyz.body
         assert readyz.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
         assert readyz.headers["retry-after"].isdigit()
-        assert readyz.seconds < 2
+        assert readyz.seconds < 3
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped_at)))
 
         # When it comes back (same port, same data; gunicorn untouched)

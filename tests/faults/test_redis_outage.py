@@ -42,7 +42,7 @@ def test_redis_stopped_requests_are_served_and_limits_fail_open_then_hold_again(
             )
         )
     assert sorted({a.status for a in answers}) == [200, 201]
-    assert max(a.seconds for a in answers) < 1.0
+    assert max(a.seconds for a in answers) < 2.0  # no retries, no backoff: refused at once
     assert searches(app, during_outage, SEARCH_LIMIT + 2) == [200] * (SEARCH_LIMIT + 2)  # fails open
     readyz = http(app.base_url, "GET", "/readyz")
     assert readyz.status == 503
