@@ -27,3 +27,12 @@ class JsonLineFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ExceptionsOnly(logging.Filter):
+    """On ``django.request``: keep the records of uncaught exceptions (they carry the traceback)
+    and drop Django's line about an answered 5xx, such as the 503 of a database outage, which the
+    request line already reports."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is not None

@@ -4,19 +4,16 @@ import logging
 import time
 from http import HTTPStatus
 
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.common import CommonMiddleware
 
 from gamification.client_address import client_address
+from gamification.services.db import is_database_unavailable
+from gamification.views.errors import database_unavailable, is_json_path
 
-# Paths whose every answer is JSON, errors included.
-JSON_PATH_PREFIXES: tuple[str, ...] = ("/api/",)
 # Headers an error keeps when its body is replaced.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
-
-
-def is_json_path(path: str) -> bool:
-    return path.startswith(JSON_PATH_PREFIXES)
 
 
 class CommonMiddlewareWithoutApiSlashRedirect(CommonMiddleware):
@@ -98,3 +95,27 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that loses the database answers 503 with ``Retry-After`` instead of a 500 (SPEC §14).
+
+    DRF views included: the API's exception handler leaves such errors alone, so they reach
+    ``process_exception``. The broken connection is dropped at once (rather than at the end of
+    the request), so the next request opens a fresh one as soon as the database is back.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception: Exception):
+        if not is_database_unavailable(exception):
+            return None
+        for connection in connections.all(initialized_only=True):
+            # Outside any transaction only (the view's have ended; a test's has not).
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+        return database_unavailable(request)

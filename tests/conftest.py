@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.servers import missing_binaries
 
 _seed_migration = importlib.import_module("gamification.migrations.0002_seed_languages_and_flag")
 
@@ -74,12 +75,20 @@ def is_mariadb() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("DATABASE_URL", "").startswith("mysql"):
-        return
-    skip = pytest.mark.skip(reason="needs MariaDB (run `make test`, which runs the suite on MariaDB too)")
+    on_mariadb = os.environ.get("DATABASE_URL", "").startswith("mysql")
+    skip_mariadb = pytest.mark.skip(reason="needs MariaDB (run `make test`, which runs the suite on MariaDB too)")
+    # Tests that start servers of their own do not depend on DATABASE_URL: once is enough.
+    skip_servers = pytest.mark.skip(reason="starts its own MariaDB, Redis and gunicorn: runs in the SQLite pass only")
+    missing = missing_binaries()
+    no_binaries = pytest.mark.skip(reason=f"not installed here: {', '.join(missing)} (needed to start private servers)")
     for item in items:
-        if "mariadb" in item.keywords:
-            item.add_marker(skip)
+        if "mariadb" in item.keywords and not on_mariadb:
+            item.add_marker(skip_mariadb)
+        if "servers" in item.keywords:
+            if on_mariadb:
+                item.add_marker(skip_servers)
+            elif missing:
+                item.add_marker(no_binaries)
 
 
 @pytest.fixture

@@ -292,3 +292,31 @@ def test_a_server_error_is_one_json_line_with_its_traceback(tmp_path):
         ("gamification.request", "INFO"),
     ]
     assert "RuntimeError: boom" in entries[0]["exception"]
+
+
+DATABASE_LOST = (
+    SETUP
+    + """
+import sys
+from unittest import mock
+from django.core.management import call_command
+from django.db import OperationalError
+from django.test import Client
+from django.test.utils import setup_test_environment
+call_command("migrate", verbosity=0)
+setup_test_environment()
+client = Client(raise_request_exception=False)
+print("--start--", file=sys.stderr, flush=True)
+lost = OperationalError(2006, "MySQL server has gone away")
+with mock.patch("gamification.views.accounts.AvatarOptionsView.get", side_effect=lost):
+    print(client.get("/api/avatar-options/").status_code, file=sys.stderr)
+"""
+)
+
+
+def test_a_database_outage_503_is_one_request_line(tmp_path):
+    lines = log_lines(run_python(DATABASE_LOST, {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}))
+
+    assert lines[-1] == "503"
+    assert len(lines) == 2, lines
+    assert "GET /api/avatar-options/ 503" in lines[0]

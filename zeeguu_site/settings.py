@@ -13,6 +13,7 @@ Everything that differs between a laptop, CI and production comes from the envir
 - ``HTTPS``: behind a TLS-terminating proxy: secure cookies, HSTS, redirects to https.
 - ``LOG_FORMAT``: ``json`` for one JSON object a line; plain text otherwise.
 - ``TOKEN_TTL``: how long an API token lives unused (seconds, ``30d``, ``12h``, ``P30D``); 30 days.
+- ``DATABASE_CONNECT_TIMEOUT``, ``REDIS_TIMEOUT``, ``CELERY_BROKER_URL``: see "Faults" below.
 """
 
 import datetime as dt
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Faults (SPEC §14): a lost database is a 503 with Retry-After, not a 500.
+    "gamification.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during authentication into its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -112,6 +115,16 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "zeeguu_site.wsgi.application"
+
+
+# Faults (SPEC §14) -----------------------------------------------------------------------------
+# Seconds to wait for MariaDB to accept a connection (a persistent connection that broke is
+# replaced on the next request: CONN_MAX_AGE with CONN_HEALTH_CHECKS, below).
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+# Seconds to wait for Redis to connect and to answer; past it the cache fails open.
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+# The task queue's broker; /readyz checks it when set.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "").strip()
 
 
 # Databases -----------------------------------------------------------------------------------
@@ -138,6 +151,8 @@ def database_from_env() -> dict:
         config["OPTIONS"] = {**config.get("OPTIONS", {}), **SQLITE_OPTIONS}
     elif config["ENGINE"] == "django.db.backends.mysql":
         config["OPTIONS"] = {
+            # Faults (SPEC §14): a dead database host fails a connect within seconds.
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
             "charset": "utf8mb4",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout=20",
             "isolation_level": "read committed",
@@ -159,9 +174,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Faults (SPEC §14): Redis unreachable → caches miss and throttles fail open.
+            "BACKEND": "gamification.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "zeeguu"),
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
 else:
@@ -369,6 +386,7 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "gamification.logging.JsonLineFormatter"},
     },
+    "filters": {"exceptions_only": {"()": "gamification.logging.ExceptionsOnly"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"},
     },
@@ -376,8 +394,9 @@ LOGGING = {
     "loggers": {
         # Django configures handlers of its own on these; replaced by propagation to the root.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        # 4xx answers are already in the request line; errors (5xx) keep their traceback.
-        "django.request": {"handlers": [], "level": "ERROR", "propagate": True},
+        # 4xx and answered 5xx (a 503) are already in the request line; uncaught errors keep
+        # their traceback.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": True, "filters": ["exceptions_only"]},
         # runserver's own access log would repeat the request line.
         "django.server": {"handlers": [], "level": "ERROR", "propagate": True},
         # Scanners' requests for other hosts: the request line (400) is enough.

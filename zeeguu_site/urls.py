@@ -5,10 +5,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
+from gamification.views import health
 from gamification.views.docs import ApiDocsView
 from gamification.views.errors import api_not_found
 
 urlpatterns = [
+    # Probes (SPEC §14): liveness without I/O, readiness of the database, cache and broker.
+    path("healthz", csrf_exempt(health.liveness), name="healthz"),
+    path("readyz", csrf_exempt(health.readiness), name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),

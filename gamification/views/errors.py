@@ -1,17 +1,24 @@
 """JSON errors in DRF's conventions, for every failure the API can meet."""
 
+import sys
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gamification.exceptions import ServiceError
+from gamification.services.db import is_database_unavailable
 from gamification.views.parsers import body_too_large_message
+
+# Paths whose every answer is JSON, errors included (the admin keeps Django's HTML pages).
+JSON_PATH_PREFIXES = ("/api/", "/zeeguu/", "/healthz", "/readyz")
+# What a 503 asks clients to wait before repeating the request (seconds).
+RETRY_AFTER_SECONDS = 5
 
 
 def _validation_payload(error: DjangoValidationError) -> Any:
@@ -34,6 +41,10 @@ def _messages(errors: list) -> list:
     return result
 
 
+def is_json_path(path: str) -> bool:
+    return path.startswith(JSON_PATH_PREFIXES)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": body_too_large_message()}, status=status.HTTP_400_BAD_REQUEST)
@@ -51,12 +62,33 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def api_not_found(request, exception=None):
-    if not request.path.startswith("/api/"):
+    if not is_json_path(request.path):
         return defaults.page_not_found(request, exception)
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def api_server_error(request):
-    if not request.path.startswith("/api/"):
+    # Raised outside a view (in a middleware), a lost database still gets its 503.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable(request)
+    if not is_json_path(request.path):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Server error."}, status=500)
+
+
+def database_unavailable(request) -> HttpResponse:
+    """The 503 for a request that met an unreachable database (SPEC §14): nothing was written,
+    repeat after ``Retry-After`` seconds. JSON under the API's paths, a short page elsewhere."""
+    if is_json_path(request.path):
+        response: HttpResponse = JsonResponse(
+            {"detail": "The service is temporarily unavailable; try again shortly."}, status=503
+        )
+    else:
+        response = HttpResponse(
+            "<!doctype html><title>Service unavailable</title>"
+            "<h1>Service unavailable</h1><p>The database cannot be reached. Try again shortly.</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -62,7 +62,7 @@ def test_redis_url_switches_the_cache_to_redis():
     without = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert with_redis.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    assert with_redis.stdout.strip() == "gamification.cache.FailOpenRedisCache"
     assert without.stdout.strip() == "django.core.cache.backends.locmem.LocMemCache"
 
 
