@@ -19,23 +19,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from gamification.models import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
+from gamification.rules import RULES
 from gamification.serializers.badges import badge_icon_url, bundled_icon_path
 from gamification.services.badge_icons import ICON_MAX_PIXELS, ICON_MIN_PIXELS, badge_icon_clean
 from gamification.services.metrics import badges_award_qualified
 
-# The activity types the code feeds (SPEC §2.3) and the mechanism each rule relies on: counters
-# are incremented, gauges set to a current state, one-time types set to 1 once.
-KNOWN_ACTIVITY_TYPES: dict[str, str] = {
-    "TRANSLATED_WORDS": AwardMechanism.COUNTER,
-    "CORRECT_EXERCISES": AwardMechanism.COUNTER,
-    "COMPLETED_AUDIO_LESSONS": AwardMechanism.COUNTER,
-    "STREAK_DAYS": AwardMechanism.GAUGE,
-    "LEARNED_WORDS": AwardMechanism.COUNTER,
-    "READ_ARTICLES": AwardMechanism.COUNTER,
-    "FRIENDS": AwardMechanism.GAUGE,
-    "PROFILE_CUSTOMISED": AwardMechanism.ONE_TIME,
-    "CLASSROOM_JOINED": AwardMechanism.ONE_TIME,
-}
+# The activity types the code feeds and the mechanism each rule relies on (gamification.rules).
+KNOWN_ACTIVITY_TYPES: dict[str, str] = {code: rule.mechanism for code, rule in RULES.items()}
 
 MAX_LEVEL = 100
 MAX_THRESHOLD = 2_000_000_000

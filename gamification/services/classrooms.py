@@ -13,13 +13,13 @@ from django.db import IntegrityError, transaction
 
 from gamification.exceptions import ConflictError, ForbiddenError, NotFoundError
 from gamification.models import Classroom, ClassroomMembership, ClassroomRole, Language, User
+from gamification.rules import CLASSROOM_JOINED
 from gamification.services.metrics import one_time_achieve
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_CODE_LENGTH = 8
 # 31^8 ≈ 8.5e11 codes: a clash is rare; a few attempts make one practically impossible.
 INVITE_CODE_ATTEMPTS = 8
-CLASSROOM_JOINED = "CLASSROOM_JOINED"
 # Primary keys are 64-bit: a larger id in a URL cannot exist (and SQLite would refuse the query).
 MAX_ID = 2**63 - 1
 

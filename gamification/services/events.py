@@ -40,21 +40,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from gamification.models import ActivityEvent, ActivityType, Badge, EventType, FirstOccurrence, User
+from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE
 from gamification.services import streaks
 from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import metric_increment, metrics_lock
-
-# Events that count once per user (and language, for words): the FirstOccurrence kind they
-# claim and the COUNTER each new claim feeds.
-COUNTED_ONCE: dict[str, tuple[str, str]] = {
-    EventType.WORD_TRANSLATED: (FirstOccurrence.Kind.TRANSLATED_WORD, "TRANSLATED_WORDS"),
-    EventType.WORD_LEARNED: (FirstOccurrence.Kind.LEARNED_WORD, "LEARNED_WORDS"),
-    EventType.AUDIO_LESSON_COMPLETED: (FirstOccurrence.Kind.AUDIO_LESSON, "COMPLETED_AUDIO_LESSONS"),
-    EventType.ARTICLE_READ: (FirstOccurrence.Kind.ARTICLE, "READ_ARTICLES"),
-}
-CORRECT_EXERCISES = "CORRECT_EXERCISES"
-# Every activity type this module feeds (the COUNTERs of SPEC §2.3).
-FED_COUNTER_CODES: tuple[str, ...] = (*(code for _, code in COUNTED_ONCE.values()), CORRECT_EXERCISES)
 
 FIRST_OCCURRENCE_KEY_MAX_LENGTH = FirstOccurrence._meta.get_field("key").max_length
 

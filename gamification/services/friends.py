@@ -24,6 +24,7 @@ from django.utils import timezone
 from gamification.constants import FRIENDS_MAX, USERNAME_MAX_LENGTH
 from gamification.exceptions import ConflictError, NotFoundError
 from gamification.models import ActivityType, FriendRequest, Friendship, User, UserMetric
+from gamification.rules import FRIENDS
 from gamification.selectors.relationships import (
     friend_ids_of,
     friends_count_many,
@@ -33,13 +34,11 @@ from gamification.selectors.relationships import (
 from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import gauge_set_by_code
 
-FRIENDS_CODE = "FRIENDS"
-
 
 def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
     """Lock the FRIENDS metric rows of ``user_ids`` in id order (creating missing ones), so that
     whoever counts friendships next sees every committed change. The caller owns the transaction."""
-    activity_type = ActivityType.objects.filter(code=FRIENDS_CODE).first()
+    activity_type = ActivityType.objects.filter(code=FRIENDS).first()
     if activity_type is None:
         return None
     for user_id in sorted(set(user_ids)):
@@ -66,7 +65,7 @@ def friends_metric_refresh(*, user_ids: list[int]) -> None:
     def run() -> None:
         if _lock_friends_metrics(user_ids=user_ids) is None:
             return
-        gauge_set_by_code(code=FRIENDS_CODE, values=friends_count_many(user_ids=sorted(set(user_ids))))
+        gauge_set_by_code(code=FRIENDS, values=friends_count_many(user_ids=sorted(set(user_ids))))
 
     atomic_with_retry(run)
 

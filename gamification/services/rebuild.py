@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gamification.models import ActivityEvent, ActivityType, EventType, FirstOccurrence, User, UserMetric
+from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE, EVENT_FED_CODES
 from gamification.services import streaks
 from gamification.services.db import atomic_with_retry
-from gamification.services.events import CORRECT_EXERCISES, COUNTED_ONCE, FED_COUNTER_CODES, first_occurrence_claims
+from gamification.services.events import first_occurrence_claims
 from gamification.services.friends import friends_metric_refresh
 from gamification.services.metrics import badges_award_qualified, metric_set
 
@@ -55,7 +56,7 @@ def _rebuild_user_counters(*, user_id: int, activity_types: dict[str, ActivityTy
             [claim.as_row() for claim in claims], batch_size=FIRST_OCCURRENCE_INSERT_BATCH
         )
 
-        values = dict.fromkeys(FED_COUNTER_CODES, 0)
+        values = dict.fromkeys(EVENT_FED_CODES, 0)
         code_of_kind = dict(COUNTED_ONCE.values())
         for claim in claims:
             values[code_of_kind[claim.kind]] += 1
@@ -83,7 +84,7 @@ def metrics_rebuild(
 ) -> RebuildResult:
     """Rebuild every user's (or the given users') derived data from the activity log, then award
     every badge the metrics qualify for. ``on_progress`` is called with 1 after each user."""
-    activity_types = ActivityType.objects.in_bulk(list(FED_COUNTER_CODES), field_name="code")
+    activity_types = ActivityType.objects.in_bulk(list(EVENT_FED_CODES), field_name="code")
     ids = (
         sorted(set(user_ids))
         if user_ids is not None

@@ -30,6 +30,7 @@ from gamification.models import (
     User,
     UserBadge,
 )
+from gamification.rules import STREAK_DAYS
 from gamification.selectors.streaks import daily_streak_current
 from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import metric_set
@@ -41,7 +42,6 @@ from gamification.timeutils import (
     local_date,
 )
 
-STREAK_DAYS = "STREAK_DAYS"
 # A practice event updates friend streaks from the counted days of both friends on and after
 # this many days before its local date. Enough to see the day before it (a friendship's first
 # day, when both practised before becoming friends) and, for every run that can still be alive,

@@ -20,6 +20,7 @@ from gamification.constants import (
 )
 from gamification.models import User
 from gamification.models.users import normalize_email
+from gamification.rules import PROFILE_CUSTOMISED
 from gamification.services.tokens import IssuedToken, auth_token_issue
 from gamification.services.usernames import (
     animal_of,
@@ -284,7 +285,7 @@ def _on_profile_customised(user: User) -> None:
     """Hook for the PROFILE_CUSTOMISED one-time badge; filled in by the badge engine."""
     from gamification.services.metrics import one_time_achieve
 
-    one_time_achieve(user=user, code="PROFILE_CUSTOMISED")
+    one_time_achieve(user=user, code=PROFILE_CUSTOMISED)
 
 
 def user_delete(*, user: User) -> None:
