@@ -1,8 +1,17 @@
-"""Checks on text that other learners see (display names): one place, used by every way in."""
+"""What user-chosen values may look like (display names, usernames, time zones): one place,
+called by the input serializers of the API and by the services other ways in (the admin, the
+commands, imports) go through."""
 
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
+
+from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.timeutils import is_valid_timezone
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+", re.ASCII)
+UNKNOWN_TIMEZONE = "Unknown time zone; use an IANA name such as Europe/Copenhagen."
 
 # Unicode categories that draw nothing or reorder what follows: controls (NUL, BEL, ESC of ANSI
 # escapes, tabs, newlines), format characters (zero-width spaces and joiners, bidi overrides and
@@ -20,6 +29,39 @@ def display_name_validate(name: str) -> None:
     """Refuse names with characters that are invisible or change how the text around them is
     drawn: on a leaderboard they make look-alikes of other learners' names (``Ali\\u200bce``) or
     flip the row (U+202E). ValidationError naming the first offending code point."""
+    if "\x00" in name:
+        # DRF's own wording for it, which every text field of the API uses.
+        raise ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
     for char in name:
         if char in BLANK_LETTERS or unicodedata.category(char) in INVISIBLE_CATEGORIES:
             raise ValidationError(DISPLAY_NAME_REFUSED.format(code=ord(char)), code="invisible_character")
+
+
+def username_normalize(raw: object) -> str:
+    """Validate a chosen username and return it stripped; raise ValidationError otherwise.
+
+    Uniqueness is checked by the services (``services.usernames.username_is_taken``) and
+    guaranteed by the database's unique index on the lower-cased name.
+    """
+    if not isinstance(raw, str):
+        raise ValidationError("Enter a username as a string.", code="invalid")
+    value = raw.strip()
+    if not value:
+        raise ValidationError("A username cannot be blank.", code="blank")
+    if len(value) > USERNAME_MAX_LENGTH:
+        raise ValidationError(
+            f"A username has at most {USERNAME_MAX_LENGTH} characters (this one has {len(value)}).",
+            code="max_length",
+        )
+    if not USERNAME_PATTERN.fullmatch(value):
+        raise ValidationError(
+            "A username may contain only ASCII letters, digits, '_', '.' and '-'.",
+            code="invalid_characters",
+        )
+    return value
+
+
+def timezone_validate(name: object) -> None:
+    """IANA time zone names only (``Europe/Copenhagen``, ``UTC``, ``Etc/GMT+10``)."""
+    if not isinstance(name, str) or not is_valid_timezone(name):
+        raise ValidationError(UNKNOWN_TIMEZONE, code="unknown_timezone")

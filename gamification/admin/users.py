@@ -6,8 +6,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from gamification.models import User
-from gamification.services.usernames import username_is_taken, username_normalize
+from gamification.services.usernames import username_is_taken
 from gamification.services.users import user_create
+from gamification.validators import username_normalize
 
 
 class UserChangeAdminForm(UserChangeForm):

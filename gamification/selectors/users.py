@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
@@ -50,20 +49,6 @@ def user_get_by_username(*, username: str) -> User:
     return user
 
 
-def search_term_clean(raw: object) -> str:
-    """The term stripped; ``""`` when missing or blank; ValidationError (400) when too long or
-    holding a NUL character."""
-    if not isinstance(raw, str):
-        return ""
-    term = raw.strip()
-    if "\x00" in term:
-        # As DRF's CharField: SQLite would cut a LIKE pattern at the NUL and match everyone.
-        raise ValidationError({"search": ["Null characters are not allowed."]})
-    if len(term) > SEARCH_TERM_MAX_LENGTH:
-        raise ValidationError({"search": [f"A search term has at most {SEARCH_TERM_MAX_LENGTH} characters."]})
-    return term
-
-
 def binary_collation(expression):
     """Compare and sort by code point, the same on every backend: MariaDB's default collations
     also ignore accents and sort punctuation by their own rules."""
@@ -78,7 +63,7 @@ def _display_name_equals(term: str) -> Q:
 
 
 def user_search(*, viewer: User, term: str) -> list[User]:
-    """SPEC §6.3, in one query. ``term`` comes from ``search_term_clean``.
+    """SPEC §6.3, in one query. ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring

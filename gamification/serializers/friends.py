@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from gamification.selectors.users import SEARCH_TERM_MAX_LENGTH
 from gamification.serializers.users import UserSummarySerializer
 
 RELATIONSHIP_STATUSES = ("self", "friends", "request_sent", "request_received", "none")
@@ -62,9 +63,15 @@ class FriendRequestCountSerializer(serializers.Serializer):
 
 
 class UserSearchQuerySerializer(serializers.Serializer):
+    """A term of at most 100 characters (a display name may be that long), stripped; missing or
+    blank is the empty term, which finds nobody. NUL is refused (SQLite would cut a LIKE pattern
+    at it and match everyone)."""
+
     search = serializers.CharField(
         required=False,
         allow_blank=True,
-        trim_whitespace=False,
+        default="",
+        max_length=SEARCH_TERM_MAX_LENGTH,
+        error_messages={"max_length": f"A search term has at most {SEARCH_TERM_MAX_LENGTH} characters."},
         help_text="Part of a username, or a whole display name; missing or blank gives [].",
     )

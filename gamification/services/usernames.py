@@ -1,44 +1,18 @@
-"""Usernames: generation at sign-up and the rules for changing one (SPEC §1.2)."""
+"""Usernames: generation at sign-up and availability (SPEC §1.2). What a chosen username may
+look like is ``gamification.validators.username_normalize``."""
 
 import random
 import re
 from collections.abc import Callable, Iterable
 
-from django.core.exceptions import ValidationError
-
-from gamification.constants import ADJECTIVES, ANIMALS, USERNAME_MAX_LENGTH
+from gamification.constants import ADJECTIVES, ANIMALS
 from gamification.models import User
 
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+", re.ASCII)
 # Suffix ranges tried after the bare pair, smallest first; a few random picks from each.
 SUFFIX_RANGES: tuple[tuple[int, int], ...] = ((1, 9), (10, 99), (100, 999), (1000, 9999))
 PICKS_PER_RANGE = 6
 FALLBACK_SUFFIX_RANGE = (10_000, 99_999_999)
 FALLBACK_PICKS = 20
-
-
-def username_normalize(raw: object) -> str:
-    """Validate a chosen username and return it stripped; raise ValidationError otherwise.
-
-    Uniqueness is checked separately (``username_ensure_available``) and guaranteed by the
-    database's unique index on the lower-cased name.
-    """
-    if not isinstance(raw, str):
-        raise ValidationError("Enter a username as a string.", code="invalid")
-    value = raw.strip()
-    if not value:
-        raise ValidationError("A username cannot be blank.", code="blank")
-    if len(value) > USERNAME_MAX_LENGTH:
-        raise ValidationError(
-            f"A username has at most {USERNAME_MAX_LENGTH} characters (this one has {len(value)}).",
-            code="max_length",
-        )
-    if not USERNAME_PATTERN.fullmatch(value):
-        raise ValidationError(
-            "A username may contain only ASCII letters, digits, '_', '.' and '-'.",
-            code="invalid_characters",
-        )
-    return value
 
 
 def username_is_taken(username: str, *, exclude_user_id: int | None = None) -> bool:

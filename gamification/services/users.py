@@ -12,8 +12,6 @@ from django.db import IntegrityError, transaction
 
 from gamification.constants import (
     AVATAR_IMAGES,
-    BACKGROUND_COLORS,
-    CHARACTER_COLORS,
     EMAIL_MAX_LENGTH,
     MATCHING_COLOR_PAIRS,
     NAME_MAX_LENGTH,
@@ -22,22 +20,11 @@ from gamification.models import User
 from gamification.models.users import normalize_email
 from gamification.rules import PROFILE_CUSTOMISED
 from gamification.services.tokens import IssuedToken, auth_token_issue
-from gamification.services.usernames import (
-    animal_of,
-    username_generate,
-    username_is_taken,
-    username_normalize,
-)
-from gamification.timeutils import is_valid_timezone
-from gamification.validators import display_name_validate
+from gamification.services.usernames import animal_of, username_generate, username_is_taken
+from gamification.validators import display_name_validate, timezone_validate, username_normalize
 
 # A clash at insert means a concurrent sign-up took the generated name: retry a few times.
 SIGNUP_ATTEMPTS = 5
-AVATAR_FIELDS = {
-    "image": ("avatar_image", AVATAR_IMAGES),
-    "character_color": ("avatar_character_color", CHARACTER_COLORS),
-    "background_color": ("avatar_background_color", BACKGROUND_COLORS),
-}
 
 
 def _is_username_clash(error: IntegrityError) -> bool:
@@ -95,12 +82,13 @@ def user_create(
     email = email_normalize(email)
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationError({"name": [f"A name has at most {NAME_MAX_LENGTH} characters."]})
-    try:
-        display_name_validate(name)
-    except ValidationError as error:
-        raise ValidationError({"name": error.messages}) from None
-    if not is_valid_timezone(timezone):
-        raise ValidationError({"timezone": ["Unknown time zone; use an IANA name such as Europe/Copenhagen."]})
+    # The API's serializers check these too, with the same validators; the admin, the commands
+    # and imports come straight here.
+    for field, validate, value in (("name", display_name_validate, name), ("timezone", timezone_validate, timezone)):
+        try:
+            validate(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from None
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": ["An account with this email already exists."]})
     if username is not None:
@@ -176,91 +164,42 @@ def user_authenticate(*, email: object, password: str) -> User | None:
     return user
 
 
-class NestedValidationError(ValidationError):
-    """A ValidationError whose field errors may nest one level (``{"avatar": {"image": [...]}}``).
+AVATAR_FIELDS = {
+    "image": "avatar_image",
+    "character_color": "avatar_character_color",
+    "background_color": "avatar_background_color",
+}
 
-    Django flattens nested dicts of errors; ``errors`` keeps the shape for the API's error
-    handler, in DRF's convention for nested objects.
+
+def user_update(
+    *,
+    user: User,
+    username: str | None = None,
+    name: str | None = None,
+    timezone: str | None = None,
+    avatar: dict[str, str] | None = None,
+) -> User:
+    """Change the fields given (None: unchanged), as ``serializers.users.MeUpdateSerializer``
+    validated them; ``avatar`` holds any of ``image``, ``character_color``, ``background_color``.
+
+    A username another user holds (ignoring case) is refused; changing only the casing of one's
+    own is allowed. The unique index on the lower-cased username decides concurrent renames: the
+    loser gets a ValidationError, never a 500. The first avatar change achieves
+    PROFILE_CUSTOMISED.
     """
-
-    def __init__(self, errors: dict) -> None:
-        flat = {
-            field: [f"{key}: {message}" for key, messages in value.items() for message in messages]
-            if isinstance(value, dict)
-            else value
-            for field, value in errors.items()
-        }
-        super().__init__(flat)
-        self.errors = errors
-
-
-def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Partial update of username, name, timezone and avatar.
-
-    ``data`` holds only the fields sent. Unknown values are refused with field errors and nothing
-    is written. Renaming to a name another user holds (ignoring case) is refused; changing only
-    the casing of one's own name is allowed. The unique index on the lower-cased username decides
-    concurrent renames: the loser gets a ValidationError, never a 500.
-    """
-    errors: dict[str, list[str]] = {}
     changes: dict[str, Any] = {}
-
-    if "username" in data:
-        try:
-            username = username_normalize(data["username"])
-        except ValidationError as error:
-            errors["username"] = error.messages
-        else:
-            if username_is_taken(username, exclude_user_id=user.pk):
-                errors["username"] = ["This username is taken."]
-            elif username != user.username:
-                changes["username"] = username
-    if "name" in data:
-        name = data["name"]
-        if name is None:
-            name = ""
-        if not isinstance(name, str):
-            errors["name"] = ["Enter the name as a string."]
-        elif "\x00" in name:
-            # As sign-up (DRF's CharField) refuses it: no database text column should hold a NUL.
-            errors["name"] = ["Null characters are not allowed."]
-        elif len(name.strip()) > NAME_MAX_LENGTH:
-            errors["name"] = [f"A name has at most {NAME_MAX_LENGTH} characters."]
-        else:
-            try:
-                display_name_validate(name.strip())
-            except ValidationError as error:
-                errors["name"] = error.messages
-            else:
-                changes["name"] = name.strip()
-    if "timezone" in data:
-        tz_name = data["timezone"]
-        if not isinstance(tz_name, str) or not is_valid_timezone(tz_name):
-            errors["timezone"] = ["Unknown time zone; use an IANA name such as Europe/Copenhagen."]
-        else:
-            changes["timezone"] = tz_name
-    avatar_changed = False
-    if "avatar" in data:
-        avatar = data["avatar"]
-        if not isinstance(avatar, dict):
-            errors["avatar"] = ["Send the avatar as an object with image, character_color and/or background_color."]
-        else:
-            avatar_errors: dict[str, list[str]] = {}
-            for key, value in avatar.items():
-                if key not in AVATAR_FIELDS:
-                    avatar_errors[key] = ["Unknown avatar field; use image, character_color or background_color."]
-                    continue
-                field, allowed = AVATAR_FIELDS[key]
-                if value not in allowed:
-                    avatar_errors[key] = ["Not an allowed value; see GET /api/avatar-options/."]
-                elif getattr(user, field) != value:
-                    changes[field] = value
-                    avatar_changed = True
-            if avatar_errors:
-                errors["avatar"] = avatar_errors  # type: ignore[assignment]  (nested, as DRF nests)
-
-    if errors:
-        raise NestedValidationError(errors)
+    if username is not None and username != user.username:
+        if username_is_taken(username, exclude_user_id=user.pk):
+            raise ValidationError({"username": ["This username is taken."]})
+        changes["username"] = username
+    if name is not None and name != user.name:
+        changes["name"] = name
+    if timezone is not None and timezone != user.timezone:
+        changes["timezone"] = timezone
+    avatar_changes = {
+        AVATAR_FIELDS[key]: value for key, value in (avatar or {}).items() if getattr(user, AVATAR_FIELDS[key]) != value
+    }
+    changes.update(avatar_changes)
     if not changes:
         return user
 
@@ -269,7 +208,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     try:
         with transaction.atomic():
             user.save(update_fields=list(changes))
-            if avatar_changed:
+            if avatar_changes:
                 _on_profile_customised(user)
     except IntegrityError as error:
         if _is_username_clash(error):

@@ -22,6 +22,7 @@ from gamification.serializers.users import (
 )
 from gamification.services.tokens import IssuedToken, auth_token_issue, auth_token_revoke, auth_token_revoke_all
 from gamification.services.users import user_authenticate, user_delete, user_register, user_update
+from gamification.views.inputs import validated_body
 from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
@@ -43,12 +44,6 @@ def client_name_of(request: Request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")
 
 
-def _require_object(request: Request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ValidationError({"detail": "Send a JSON object."})
-    return request.data
-
-
 class RegisterView(APIView):
     """Create an account. Anyone may call it."""
 
@@ -65,9 +60,8 @@ class RegisterView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        serializer = RegisterInputSerializer(data=_require_object(request))
-        serializer.is_valid(raise_exception=True)
-        user, issued = user_register(**serializer.validated_data, client_name=client_name_of(request))
+        data = validated_body(RegisterInputSerializer, request)
+        user, issued = user_register(**data, client_name=client_name_of(request))
         request.user = user
         return Response(auth_payload(request, user, issued), status=status.HTTP_201_CREATED)
 
@@ -88,11 +82,8 @@ class LoginView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        serializer = LoginInputSerializer(data=_require_object(request))
-        serializer.is_valid(raise_exception=True)
-        user = user_authenticate(
-            email=serializer.validated_data["email"], password=serializer.validated_data["password"]
-        )
+        data = validated_body(LoginInputSerializer, request)
+        user = user_authenticate(email=data["email"], password=data["password"])
         if user is None:
             # One message whether or not the email exists.
             raise ValidationError({"detail": LOGIN_FAILED})
@@ -143,7 +134,7 @@ class MeView(APIView):
         tags=["me"],
     )
     def patch(self, request: Request) -> Response:
-        user = user_update(user=request.user, data=_require_object(request))
+        user = user_update(user=request.user, **validated_body(MeUpdateSerializer, request, partial=True))
         return Response(me_payload(request, user))
 
     @extend_schema(responses={204: OpenApiResponse(description="Account deleted")}, tags=["me"])

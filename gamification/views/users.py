@@ -17,7 +17,6 @@ from gamification.selectors.badges import badges_achieved_by_user
 from gamification.selectors.friends import friends_of
 from gamification.selectors.streaks import streaks_of_user
 from gamification.selectors.users import (
-    search_term_clean,
     user_get_by_username,
     user_get_private,
     user_search,
@@ -31,6 +30,7 @@ from gamification.serializers.friends import (
 )
 from gamification.serializers.streaks import LanguageStreakSerializer
 from gamification.serializers.users import UserSummarySerializer
+from gamification.views.inputs import validated_query
 from gamification.views.throttles import SearchThrottle
 
 PRIVATE = {
@@ -70,7 +70,7 @@ class UserViewSet(viewsets.GenericViewSet):
         return [SearchThrottle()] if self.action == "list" else []
 
     def list(self, request: Request) -> Response:
-        term = search_term_clean(request.query_params.get("search"))
+        term = validated_query(UserSearchQuerySerializer, request)["search"]
         users = users_with_relationship(viewer=request.user, users=user_search(viewer=request.user, term=term))
         return Response(UserSearchResultSerializer(users, many=True).data)
 

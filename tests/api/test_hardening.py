@@ -329,3 +329,64 @@ class RecordingHasher(MD5PasswordHasher):
         # savepoint on top of it.
         self.in_transaction.append(len(connection.savepoint_ids) > 0)
         return super().encode(password, salt)
+
+
+# PATCH /api/me/ input --------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_avatar_values_are_matched_ignoring_case_and_stored_as_the_vocabulary_spells_them(auth_client, user):
+    from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
+
+    image, character, background = AVATAR_IMAGES[-1], CHARACTER_COLORS[-1], BACKGROUND_COLORS[-1]
+
+    response = auth_client.patch(
+        "/api/me/",
+        {
+            "avatar": {
+                "image": image.upper(),
+                "character_color": character.swapcase(),
+                "background_color": f" {background.lower()} ",
+            }
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["avatar"] == {"image": image, "character_color": character, "background_color": background}
+    user.refresh_from_db()
+    assert (user.avatar_image, user.avatar_character_color, user.avatar_background_color) == (
+        image,
+        character,
+        background,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body, errors",
+    [
+        ({"name": 123}, {"name": ["Enter a string."]}),
+        ({"timezone": 5}, {"timezone": ["Enter a string."]}),
+        ({"username": ["a"]}, {"username": ["Enter a username as a string."]}),
+        (
+            {"avatar": "fox"},
+            {"avatar": ["Send the avatar as an object with image, character_color and/or background_color."]},
+        ),
+        (
+            {"avatar": {"image": "unicorn", "hat": "red"}},
+            {
+                "avatar": {
+                    "image": ["Not an allowed value; see GET /api/avatar-options/."],
+                    "hat": ["Unknown avatar field; use image, character_color or background_color."],
+                }
+            },
+        ),
+    ],
+)
+def test_me_update_input_errors_are_reported_per_field_and_nothing_is_written(auth_client, user, body, errors):
+    before = (user.name, user.timezone, user.username, user.avatar_image)
+
+    response = auth_client.patch("/api/me/", body, format="json")
+
+    assert assert_json_error(response, 400) == errors
+    user.refresh_from_db()
+    assert (user.name, user.timezone, user.username, user.avatar_image) == before

@@ -1,15 +1,11 @@
 """User search (SPEC §6.3) and the relationship of the viewer to other users."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from rest_framework.exceptions import ValidationError
 
 from gamification.models import User
-from gamification.selectors.users import (
-    SEARCH_RESULTS_MAX,
-    relationships_for,
-    search_term_clean,
-    user_search,
-)
+from gamification.selectors.users import SEARCH_RESULTS_MAX, relationships_for, user_search
+from gamification.serializers.friends import UserSearchQuerySerializer
 from tests.factories import UserFactory, make_friend_request, make_friends
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +18,13 @@ def viewer():
 
 def names(users: list[User]) -> list[str]:
     return [user.username for user in users]
+
+
+def search_term_clean(raw: str | None) -> str:
+    """The term as ``GET /api/users/?search=`` reads it."""
+    serializer = UserSearchQuerySerializer(data={} if raw is None else {"search": raw})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["search"]
 
 
 def search(viewer, raw) -> list[str]:

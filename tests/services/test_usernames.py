@@ -8,8 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from gamification.constants import ADJECTIVES, ANIMALS
 from gamification.models import User
 from gamification.services import usernames
-from gamification.services.usernames import animal_of, username_generate, username_normalize
+from gamification.services.usernames import animal_of, username_generate
 from gamification.services.users import user_create, user_update
+from gamification.validators import username_normalize
 from tests.factories import UserFactory
 
 
@@ -53,14 +54,14 @@ class TestUsernameChanges:
         UserFactory(username="Alice")
         bob = UserFactory()
         with pytest.raises(ValidationError) as error:
-            user_update(user=bob, data={"username": "aLiCe"})
+            user_update(user=bob, username="aLiCe")
         assert error.value.message_dict == {"username": ["This username is taken."]}
         bob.refresh_from_db()
         assert bob.username != "aLiCe"
 
     def test_changing_only_the_casing_of_ones_own_name_is_allowed(self):
         alice = UserFactory(username="alice")
-        user_update(user=alice, data={"username": "ALICE"})
+        user_update(user=alice, username="ALICE")
         alice.refresh_from_db()
         assert alice.username == "ALICE"
         assert alice.username_key == "alice"

@@ -12,8 +12,8 @@ from gamification.constants import USERNAME_MAX_LENGTH
 from gamification.durations import duration_parse
 from gamification.models import User
 from gamification.services.tokens import auth_token_issue, auth_token_revoke_all
-from gamification.services.usernames import username_normalize
 from gamification.services.users import user_create
+from gamification.validators import username_normalize
 
 PERMISSION_APP_LABEL = "gamification"
 PERMISSION_CODENAME = "report_events_for_others"
