@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from gamification.exceptions import ConflictError, ForbiddenError, NotFoundError
 from gamification.models import Classroom, ClassroomMembership, ClassroomRole, Language, User
 from gamification.rules import CLASSROOM_JOINED
+from gamification.services.db import is_unique_violation
 from gamification.services.metrics import one_time_achieve
 
 INVITE_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -34,7 +35,7 @@ def invite_code_normalize(raw: str) -> str:
 
 
 def _is_invite_code_clash(error: IntegrityError) -> bool:
-    return "invite_code" in str(error)
+    return is_unique_violation(error, on="invite_code")
 
 
 def _language(code: str) -> Language:
@@ -134,7 +135,9 @@ def classroom_join(*, user: User, invite_code: str) -> Classroom:
         try:
             with transaction.atomic():
                 ClassroomMembership.objects.create(classroom=classroom, user=user, role=ClassroomRole.STUDENT)
-        except IntegrityError:
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
             raise already from None
         one_time_achieve(user=user, code=CLASSROOM_JOINED)
     return classroom

@@ -42,8 +42,8 @@ from django.db import IntegrityError, transaction
 from gamification.models import ActivityEvent, ActivityType, Badge, EventType, FirstOccurrence, User
 from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE
 from gamification.services import streaks
-from gamification.services.db import atomic_with_retry
-from gamification.services.metrics import metric_increment, metrics_lock
+from gamification.services.db import atomic_with_retry, is_unique_violation, metrics_lock
+from gamification.services.metrics import metric_increment
 
 FIRST_OCCURRENCE_KEY_MAX_LENGTH = FirstOccurrence._meta.get_field("key").max_length
 
@@ -126,19 +126,13 @@ def _event_row(event: dict[str, Any], *, user: User, reporter: User) -> Activity
     )
 
 
-def _is_unique_violation(error: IntegrityError) -> bool:
-    """A duplicate key (the constraint deciding a race), not another integrity failure."""
-    code = error.args[0] if error.args else None
-    return code == 1062 or "UNIQUE constraint failed" in str(error)  # MariaDB/MySQL, SQLite
-
-
 def _bulk_insert_or_refuse(model: type, rows: list) -> bool:
     """Insert all rows, or none when a unique constraint refuses one of them."""
     try:
         with transaction.atomic():
             model.objects.bulk_create(rows)
     except IntegrityError as error:
-        if not _is_unique_violation(error):
+        if not is_unique_violation(error):
             raise
         return False
     return True
@@ -174,7 +168,7 @@ def _insert_events(rows: list[ActivityEvent]) -> list[ActivityEvent]:
             with transaction.atomic():
                 row.save(force_insert=True)
         except IntegrityError as error:
-            if not _is_unique_violation(error):
+            if not is_unique_violation(error):
                 raise
             row.pk = None
             continue
@@ -241,7 +235,7 @@ def _claim_first_occurrences(claims: list[Claim]) -> list[Claim]:
             with transaction.atomic():
                 claim.as_row().save(force_insert=True)
         except IntegrityError as error:
-            if not _is_unique_violation(error):
+            if not is_unique_violation(error):
                 raise
             _move_earlier(claim)
             continue

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX, USERNAME_MAX_LENGTH
 from gamification.exceptions import ConflictError, NotFoundError
-from gamification.models import ActivityType, FriendRequest, Friendship, User, UserMetric
+from gamification.models import ActivityType, FriendRequest, Friendship, User
 from gamification.rules import FRIENDS
 from gamification.selectors.relationships import (
     friend_ids_of,
@@ -31,7 +31,7 @@ from gamification.selectors.relationships import (
     friendship_active_between,
     user_pair,
 )
-from gamification.services.db import atomic_with_retry
+from gamification.services.db import atomic_with_retry, is_unique_violation, metrics_lock_or_create
 from gamification.services.metrics import gauge_set_by_code
 
 
@@ -41,15 +41,7 @@ def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
     activity_type = ActivityType.objects.filter(code=FRIENDS).first()
     if activity_type is None:
         return None
-    for user_id in sorted(set(user_ids)):
-        metric = UserMetric.objects.select_for_update().filter(user_id=user_id, activity_type=activity_type)
-        # Lock the existing row first: an INSERT IGNORE on an existing row takes a shared lock, and
-        # two transactions upgrading shared locks on one row to exclusive deadlock each other.
-        if not metric.exists():
-            UserMetric.objects.bulk_create(
-                [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
-            )
-            metric.exists()  # lock the row we (or a concurrent transaction) just created
+    metrics_lock_or_create(pairs=[(user_id, activity_type.pk) for user_id in user_ids])
     return activity_type
 
 
@@ -131,7 +123,9 @@ def friend_request_send(*, sender: User, receiver_username: str) -> FriendReques
                 request = FriendRequest.objects.create(
                     sender=sender, receiver=receiver, user_low_id=low, user_high_id=high
                 )
-        except IntegrityError:
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
             raise ConflictError("A friend request between you two is already pending.") from None
         # A concurrent accept of this pair's previous request may have committed between the
         # check above and the insert (the insert waited for it): never leave a request beside

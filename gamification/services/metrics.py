@@ -23,7 +23,12 @@ from django.utils import timezone
 
 from gamification import signals
 from gamification.models import ActivityType, AwardMechanism, Badge, User, UserBadge, UserMetric
-from gamification.services.db import atomic_with_retry
+from gamification.services.db import (
+    atomic_join_or_retry,
+    atomic_with_retry,
+    metrics_lock_or_create,
+    quoted_table,
+)
 
 T = TypeVar("T")
 
@@ -38,72 +43,16 @@ class MetricChange:
 
 
 def _lock_metric(*, user_id: int, activity_type: ActivityType) -> UserMetric:
-    """Lock the (user, type) metric row, creating it when absent.
-
-    The existing row is locked first: on MariaDB an INSERT IGNORE that meets an existing row takes
-    a shared lock, and two transactions upgrading shared locks on one hot row deadlock each other.
-    """
+    """Lock the (user, type) metric row, creating it when absent (``services.db``)."""
     pair = (user_id, activity_type.pk)
-    metric = metrics_lock(pairs=[pair]).get(pair)
-    if metric is None:
-        UserMetric.objects.bulk_create(
-            [UserMetric(user_id=user_id, activity_type=activity_type, value=0)], ignore_conflicts=True
-        )
-        metric = metrics_lock(pairs=[pair])[pair]  # ours, or a concurrent transaction's, now locked
-    return metric
-
-
-def _run_atomic(fn: Callable[[], T]) -> T:
-    """Join the caller's transaction as it is (no savepoint: nothing here catches a database
-    error, so a failure is the caller's whole transaction's failure), or own one, retried on
-    deadlock."""
-    if connection.in_atomic_block:
-        return fn()
-    return atomic_with_retry(fn)
-
-
-# The hot path of ingestion (lock, increment, look up the levels reached) runs three statements per
-# event; built by the ORM they cost ~0.6 ms of Python each, several times their database time
-# (bench/ingest.py). They are written as plain, portable SQL here; everything else uses the ORM.
-def _quoted(model: type) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def metrics_lock(*, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], UserMetric]:
-    """Lock the existing metric rows of (user id, activity type id) pairs in one query, in
-    (user, type) order, and return them by pair; missing rows are left to ``_lock_metric``.
-
-    The caller owns the transaction. On SQLite (no row locks) IMMEDIATE transactions serialise
-    writers, so the rows read are as good as locked.
-    """
-    if not pairs:
-        return {}
-    user_ids = sorted({u for u, _ in pairs})
-    type_ids = sorted({t for _, t in pairs})
-    sql = (
-        f"SELECT id, user_id, activity_type_id, value FROM {_quoted(UserMetric)}"  # noqa: S608 (no user input)
-        f" WHERE user_id IN ({', '.join(['%s'] * len(user_ids))})"
-        f" AND activity_type_id IN ({', '.join(['%s'] * len(type_ids))})"
-        " ORDER BY user_id, activity_type_id"
-    )
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*user_ids, *type_ids])
-        rows = cursor.fetchall()
-    wanted = set(pairs)
-    return {
-        (user_id, type_id): UserMetric(id=pk, user_id=user_id, activity_type_id=type_id, value=value)
-        for pk, user_id, type_id, value in rows
-        if (user_id, type_id) in wanted
-    }
+    return metrics_lock_or_create(pairs=[pair])[pair]
 
 
 def _add_to_metric(*, metric_id: int, amount: int) -> None:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_quoted(UserMetric)} SET value = value + %s, updated_at = %s WHERE id = %s",  # noqa: S608
+            f"UPDATE {quoted_table(UserMetric)} SET value = value + %s, updated_at = %s WHERE id = %s",  # noqa: S608
             [amount, now, metric_id],
         )
 
@@ -111,7 +60,7 @@ def _add_to_metric(*, metric_id: int, amount: int) -> None:
 def _badge_ids_between(*, activity_type_id: int, above: int, up_to: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {_quoted(Badge)} WHERE activity_type_id = %s AND threshold > %s AND threshold <= %s",  # noqa: S608
+            f"SELECT id FROM {quoted_table(Badge)} WHERE activity_type_id = %s AND threshold > %s AND threshold <= %s",  # noqa: S608
             [activity_type_id, above, up_to],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -156,7 +105,7 @@ def metric_increment(
     """Add ``amount`` (≥ 0) to a COUNTER metric and award the levels it newly reaches.
 
     ``locked``: the metric row with its current value, when the caller already locked it in the
-    current transaction (``metrics_lock``); otherwise it is locked (or created) here.
+    current transaction (``services.db.metrics_lock``); otherwise it is locked (or created) here.
     """
     if amount < 0:
         raise ValueError("A counter only grows.")
@@ -172,7 +121,7 @@ def metric_increment(
         awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=new)
         return MetricChange(user_id, activity_type.pk, old, new, awards)
 
-    return _run_atomic(run)
+    return atomic_join_or_retry(run)
 
 
 def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> MetricChange:
@@ -195,7 +144,7 @@ def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> 
             awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=value)
         return MetricChange(user_id, activity_type.pk, old, value, awards)
 
-    return _run_atomic(run)
+    return atomic_join_or_retry(run)
 
 
 def metric_set_many(*, activity_type: ActivityType, values: dict[int, int]) -> list[MetricChange]:

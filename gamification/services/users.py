@@ -19,6 +19,9 @@ from gamification.constants import (
 from gamification.models import User
 from gamification.models.users import normalize_email
 from gamification.rules import PROFILE_CUSTOMISED
+from gamification.services.db import atomic_with_retry, is_unique_violation
+from gamification.services.friends import friends_recount_after_user_delete
+from gamification.services.metrics import one_time_achieve
 from gamification.services.tokens import IssuedToken, auth_token_issue
 from gamification.services.usernames import animal_of, username_generate, username_is_taken
 from gamification.validators import display_name_validate, timezone_validate, username_normalize
@@ -28,12 +31,11 @@ SIGNUP_ATTEMPTS = 5
 
 
 def _is_username_clash(error: IntegrityError) -> bool:
-    return "username_key" in str(error)
+    return is_unique_violation(error, on="username_key")
 
 
 def _is_email_clash(error: IntegrityError) -> bool:
-    text = str(error)
-    return "email" in text and "username_key" not in text
+    return is_unique_violation(error, on="email")
 
 
 def email_normalize(raw: object) -> str:
@@ -221,9 +223,6 @@ def user_update(
 
 
 def _on_profile_customised(user: User) -> None:
-    """Hook for the PROFILE_CUSTOMISED one-time badge; filled in by the badge engine."""
-    from gamification.services.metrics import one_time_achieve
-
     one_time_achieve(user=user, code=PROFILE_CUSTOMISED)
 
 
@@ -233,7 +232,4 @@ def user_delete(*, user: User) -> None:
     Former friends' FRIENDS metric follows (their badges stay). Retried as a whole on a
     deadlock (e.g. with a friend accepting a request at the same moment).
     """
-    from gamification.services.db import atomic_with_retry
-    from gamification.services.friends import friends_recount_after_user_delete
-
     atomic_with_retry(lambda: friends_recount_after_user_delete(user=user))
