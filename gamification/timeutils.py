@@ -1,7 +1,6 @@
 """Local-day arithmetic: every conversion between instants and a user's calendar lives here."""
 
 import datetime as dt
-from collections.abc import Iterable
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -107,13 +106,25 @@ def local_yesterday(tz_name: str, now: dt.datetime | None = None) -> dt.date:
     return local_today(tz_name, now) - ONE_DAY
 
 
-def latest_local_date(instant: dt.datetime, tz_names: Iterable[str]) -> dt.date:
-    """The latest of the calendar dates ``instant`` falls on in the given zones: the first date
-    that, in every one of those calendars, does not end before ``instant``."""
-    return max(local_date(instant, name) for name in tz_names)
-
-
 def days_between(earlier: dt.date, later: dt.date) -> int:
     """Whole calendar days from ``earlier`` to ``later`` (negative when ``later`` is earlier).
     Calendar dates, not 24-hour spans: a DST day of 23 or 25 hours is one day."""
     return (later - earlier).days
+
+
+# Days of a friendship (SPEC §4.2) ---------------------------------------------------------------
+# Day n of a friendship is, for each friend, their n-th local date from their local date of its
+# start (day 0), each on their own calendar.
+#
+# At one instant the two friends' day numbers differ by at most 1 while neither zone changes its
+# offset: a day number is the count of local midnights since the start, and two lattices of
+# midnights 24 hours apart cut any interval into counts that differ by at most one. A change of
+# the difference between the two offsets (DST on one side, or on both in opposite hemispheres)
+# shifts one lattice by less than a day, which can add one more: at most 2.
+MAX_DAY_NUMBER_LAG = 2
+
+
+def local_day_number(instant: dt.datetime, *, since: dt.datetime, tz_name: str) -> int:
+    """The day number of ``instant`` counted from ``since`` on ``tz_name``'s calendar: 0 on the
+    local date of ``since``, 1 on the next date, and so on (negative before it)."""
+    return days_between(local_date(since, tz_name), local_date(instant, tz_name))

@@ -44,7 +44,10 @@ class FriendshipAdmin(admin.ModelAdmin):
         "ended_at",
         "active",
         "streak_length",
-        "streak_last_date",
+        "streak_first_day",
+        "streak_last_day",
+        "streak_low_through_day",
+        "streak_high_through_day",
     )
     fields = readonly_fields
     actions = ["end_friendships"]

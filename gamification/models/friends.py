@@ -53,16 +53,22 @@ class Friendship(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(null=True, default=True, editable=False)
     # Friend streak (SPEC §4.2; rule in docs/streaks.md), maintained by
-    # gamification.services.streaks: the latest run of calendar dates on which both friends had a
-    # counted day, each on their own local date; its length and its last date.
+    # gamification.services.streaks. Days are day numbers of the friendship: day n is each
+    # friend's n-th local date from their own local date of ``created_at`` (day 0), so the two
+    # friends' day n may be different calendar dates. The run is the latest run of days on which
+    # both friends had a counted day: ``streak_length`` of them, from ``streak_first_day`` to
+    # ``streak_last_day``. (The length is stored apart from the span so that days that neither
+    # break nor grow a run can lie inside it.)
     streak_length = models.PositiveIntegerField(default=0)
-    streak_last_date = models.DateField(null=True, blank=True)
-    # For each friend, the last date up to which they have a counted day on every date after the
-    # run (``streak_last_date`` itself when they have not counted the next date yet). A friend
-    # ahead in time (UTC+14 against UTC-11) may have finished a date the other has not reached:
-    # reading needs these to tell "waiting for the other friend" from "missed a day".
-    streak_low_through = models.DateField(null=True, blank=True, editable=False)
-    streak_high_through = models.DateField(null=True, blank=True, editable=False)
+    streak_first_day = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    streak_last_day = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # For each friend, the last day up to which they counted every day after the run
+    # (``streak_last_day`` when they have not counted the next one), at most
+    # ``timeutils.MAX_DAY_NUMBER_LAG`` days after it. One friend may have finished a day the other
+    # has not reached yet: reading needs these to tell "waiting for the other friend" from "missed
+    # a day" without a query.
+    streak_low_through_day = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    streak_high_through_day = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -72,6 +78,19 @@ class Friendship(models.Model):
             models.CheckConstraint(
                 condition=Q(active=True, ended_at__isnull=True) | Q(active__isnull=True, ended_at__isnull=False),
                 name="friendship_active_iff_not_ended",
+            ),
+            models.CheckConstraint(
+                condition=Q(streak_length=0)
+                | Q(
+                    streak_first_day__isnull=False,
+                    streak_last_day__isnull=False,
+                    streak_low_through_day__isnull=False,
+                    streak_high_through_day__isnull=False,
+                    streak_first_day__lte=F("streak_last_day"),
+                    streak_low_through_day__gte=F("streak_last_day"),
+                    streak_high_through_day__gte=F("streak_last_day"),
+                ),
+                name="friendship_streak_run_whole",
             ),
         ]
         indexes = [

@@ -1,7 +1,7 @@
 """Reading streaks (SPEC §4). Reading never writes.
 
 The stored rows describe the latest run as of its last day (``LanguageStreak.length`` and
-``last_date``; ``Friendship.streak_length`` and ``streak_last_date``); whether that run is still
+``last_date``; ``Friendship.streak_length`` and ``streak_last_day``); whether that run is still
 alive is decided here, against each user's local today. The rules are in docs/streaks.md.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from gamification.models import Friendship, LanguageStreak, User
-from gamification.timeutils import ONE_DAY, local_today, local_yesterday
+from gamification.timeutils import ONE_DAY, local_day_number, local_today
 
 
 @dataclass(frozen=True)
@@ -68,24 +68,25 @@ def streaks_of_user(*, user: User, now: dt.datetime | None = None) -> list[Langu
 
 def friend_streak_current(*, friendship: Friendship, now: dt.datetime | None = None) -> int:
     """The friend streak shown now (SPEC §4.2): the stored run while neither friend has missed a
-    date after it, else 0.
+    day of the friendship after it, else 0.
 
-    Friend X has missed a date when some date after the run and before X's local today is not a
-    counted day of X. ``streak_*_through`` hold how far X's counted days continue after the run,
-    so the test is ``through_X >= yesterday_X`` for both friends. Without a friend ahead in time
-    this is the plain rule "the run's last date is not before either friend's yesterday"; with
-    one (UTC+14 beside UTC-11) it lets the friend ahead finish dates the other has not reached.
+    Day n of the friendship is each friend's n-th local date from their local date of its start.
+    Friend X has missed a day when some day after the run is over for X (X's day number of now is
+    past it) and X has not counted it. ``streak_*_through_day`` hold how far X's counted days
+    continue after the run, so X has missed one exactly when ``through_X + 1 < today_X``. The
+    friend behind waits for the other without the streak falling, and either one missing their
+    day shows 0 from the end of that day on their own calendar.
     Uses ``friendship.user_low`` and ``user_high``: load them with ``select_related``.
     """
-    last = friendship.streak_last_date
-    if not friendship.streak_length or last is None or not friendship.active:
+    if not friendship.streak_length or not friendship.active:
         return 0
     now = now or timezone.now()
     for through, friend in (
-        (friendship.streak_low_through, friendship.user_low),
-        (friendship.streak_high_through, friendship.user_high),
+        (friendship.streak_low_through_day, friendship.user_low),
+        (friendship.streak_high_through_day, friendship.user_high),
     ):
-        if max(through or last, last) < local_yesterday(friend.timezone, now):
+        today = local_day_number(now, since=friendship.created_at, tz_name=friend.timezone)
+        if through is None or through + 1 < today:
             return 0
     return friendship.streak_length
 

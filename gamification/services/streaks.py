@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, FilteredRelation, Q
 
 from gamification.models import (
     ActivityEvent,
@@ -35,18 +35,20 @@ from gamification.selectors.streaks import daily_streak_current
 from gamification.services.db import atomic_with_retry
 from gamification.services.metrics import metric_set
 from gamification.timeutils import (
+    MAX_DAY_NUMBER_LAG,
     MAX_LOCAL_DATE_SPREAD,
     ONE_DAY,
     days_between,
-    latest_local_date,
     local_date,
 )
 
-# A practice event updates friend streaks from the counted days of both friends on and after
-# this many days before its local date. Enough to see the day before it (a friendship's first
-# day, when both practised before becoming friends) and, for every run that can still be alive,
-# the dates after the run (see ``_through``). Older history is read only when a late event joins
-# a run that reaches further back.
+# A practice event on a user's local date D is day k of each of their friendships (k = D minus
+# the user's local date of the friendship's start). Friend streaks are updated from both
+# friends' counted days from day k - 1 on: enough to join day k to a run ending the day before
+# and to see the days after every run that can still be alive (see ``_through``). The partner's
+# day k - 1 is at most MAX_LOCAL_DATE_SPREAD dates before D (their start date is at most that
+# much earlier), so counted dates on or after D minus this many dates are read, for everyone.
+# Older history is read only when a late event joins a run that reaches further back.
 FRIEND_WINDOW_DAYS = MAX_LOCAL_DATE_SPREAD + 1
 
 T = TypeVar("T")
@@ -93,110 +95,95 @@ def _daily_streak_extend(streak: DailyStreak, day: dt.date) -> DailyStreak:
 
 @dataclass(frozen=True)
 class FriendStreakState:
-    """What ``Friendship`` stores about its friend streak."""
+    """What ``Friendship`` stores about its friend streak, in day numbers of the friendship (day
+    n is each friend's n-th local date from their local date of its start)."""
 
     length: int = 0
-    last_date: dt.date | None = None
-    low_through: dt.date | None = None
-    high_through: dt.date | None = None
-
-
-def friend_streak_start(*, created_at: dt.datetime, tz_names: Iterable[str]) -> dt.date:
-    """A friendship's first day: the later of the two friends' local dates of its creation, the
-    first date on which, in both calendars, the two were friends for at least part of the day."""
-    return latest_local_date(created_at, tz_names)
+    first_day: int | None = None
+    last_day: int | None = None
+    low_through: int | None = None
+    high_through: int | None = None
 
 
 def _latest_run(
-    shared: set[dt.date],
-    *,
-    known_run: tuple[dt.date, dt.date] | None,
-    start: dt.date | None,
-    floor: dt.date | None,
-) -> tuple[int, dt.date | None] | None:
-    """``(length, last date)`` of the run containing the latest shared date.
+    shared: set[int], *, known: FriendStreakState | None, floor: int | None
+) -> tuple[int, int | None, int | None] | None:
+    """``(length, first day, last day)`` of the run containing the latest shared day.
 
-    ``shared`` holds the shared dates on or after ``floor`` (all of them when ``floor`` is None).
-    ``known_run`` is the run stored before, ``(first, last)``: every date in it is shared and the
-    date before it was not (a date changes only through its own event, which is on or after
-    ``floor``). Returns None when the run reaches below ``floor`` through dates nothing tells about:
-    the caller reads more history.
+    ``shared`` holds the shared days on or after ``floor`` (all of them when ``floor`` is None).
+    ``known`` is the run stored before: every day in it is shared and the day before it was not
+    (a day changes only through its own event, which is on or after ``floor``). Returns None when
+    the run reaches below ``floor`` through days nothing tells about: the caller reads more
+    history.
     """
     latest = max(shared, default=None)
-    if known_run is not None and (latest is None or known_run[1] > latest):
-        latest = known_run[1]
+    if known is not None and (latest is None or known.last_day > latest):
+        latest = known.last_day
     if latest is None:
-        return 0, None
-
-    def in_known(day: dt.date) -> bool:
-        return known_run is not None and known_run[0] <= day <= known_run[1]
-
-    first = latest
-    while True:
-        if in_known(first):
-            first = known_run[0]  # type: ignore[index]
-        before = first - ONE_DAY
-        if start is not None and before < start:
-            break
-        if before in shared or in_known(before):
-            first = before
-            continue
-        if floor is not None and before < floor and not (known_run is not None and first == known_run[0]):
+        return 0, None, None
+    length, first, day = 0, latest, latest
+    while day >= 0:
+        if known is not None and day == known.last_day:
+            length += known.length
+            first = known.first_day
+            day = first - 1
+        elif day in shared:
+            length += 1
+            first = day
+            day -= 1
+        elif floor is not None and day < floor and not (known is not None and day == known.first_day - 1):
             return None
-        break
-    return days_between(first, latest) + 1, latest
+        else:
+            break
+    return length, first, latest
 
 
-def _through(
-    last: dt.date | None, days: set[dt.date], *, floor: dt.date | None, stored: dt.date | None
-) -> dt.date | None:
-    """The last date up to which ``days`` holds every date after ``last``, at most
-    ``MAX_LOCAL_DATE_SPREAD`` dates after it: a run is alive only while the friend behind has not
-    finished the date after it, so the friend ahead can be at most that far (see
-    ``selectors.streaks.friend_streak_current``).
+def _through(last: int, days: set[int], *, floor: int | None, stored: int | None) -> int:
+    """The last day up to which ``days`` holds every day after ``last``, at most
+    ``MAX_DAY_NUMBER_LAG`` days after it. Further is never needed: a run is alive only until the
+    day after it is over for a friend who has not counted it, and until then the other friend's
+    day number is at most that much further on (see ``selectors.streaks.friend_streak_current``).
 
-    When the dates after ``last`` are below the window, the ``stored`` value stands: those dates
+    When the days after ``last`` are below the window, the ``stored`` value stands: those days
     changed only through their own events, whose windows covered them.
     """
-    if last is None:
-        return None
-    if floor is not None and last + ONE_DAY < floor:
+    if floor is not None and last + 1 < floor and stored is not None:
         return stored
     through = last
-    cap = last + dt.timedelta(days=MAX_LOCAL_DATE_SPREAD)
-    while through < cap and through + ONE_DAY in days:
-        through += ONE_DAY
+    while through < last + MAX_DAY_NUMBER_LAG and through + 1 in days:
+        through += 1
     return through
 
 
 def friend_streak_compute(
-    *,
-    stored: FriendStreakState,
-    start: dt.date | None,
-    low_days: set[dt.date],
-    high_days: set[dt.date],
-    floor: dt.date | None,
+    *, stored: FriendStreakState, low_days: set[int], high_days: set[int], floor: int | None
 ) -> FriendStreakState | None:
-    """The friend streak from both friends' counted dates (each on their own calendar) on or
-    after ``floor`` and the stored run; from the full history when ``floor`` is None. None when
-    older history is needed."""
-    shared = low_days & high_days
-    if start is not None:
-        shared = {day for day in shared if day >= start}
-    known_run = None
-    if floor is not None and stored.length and stored.last_date is not None:
-        known_run = (stored.last_date - dt.timedelta(days=stored.length - 1), stored.last_date)
-    run = _latest_run(shared, known_run=known_run, start=start, floor=floor)
+    """The friend streak from the days each friend counted (day numbers of the friendship, each
+    friend on their own calendar) on or after ``floor`` and the stored run; from the full history
+    when ``floor`` is None. None when older history is needed."""
+    known = stored if floor is not None and stored.length else None
+    run = _latest_run(low_days & high_days, known=known, floor=floor)
     if run is None:
         return None
-    length, last = run
-    stored_last = stored.last_date if stored.length else None
+    length, first, last = run
+    if not length or first is None or last is None:
+        return FriendStreakState()
+    unchanged = bool(stored.length) and last == stored.last_day
     return FriendStreakState(
         length,
+        first,
         last,
-        _through(last, low_days, floor=floor, stored=stored.low_through if last == stored_last else None),
-        _through(last, high_days, floor=floor, stored=stored.high_through if last == stored_last else None),
+        _through(last, low_days, floor=floor, stored=stored.low_through if unchanged else None),
+        _through(last, high_days, floor=floor, stored=stored.high_through if unchanged else None),
     )
+
+
+def friend_day_numbers(days: Iterable[dt.date], *, start: dt.date, floor: int | None) -> set[int]:
+    """The day numbers (from ``start``, a friend's local date of the friendship's start) of a
+    friend's counted local dates, from ``floor`` on (from day 0 when None)."""
+    lowest = floor or 0
+    numbers = (days_between(start, day) for day in days)
+    return {number for number in numbers if number >= lowest}
 
 
 # Writing ---------------------------------------------------------------------------------------
@@ -273,7 +260,7 @@ def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBad
         )
         row.length, row.last_date = updated.length, updated.last_date
     new_badges = _streak_days_set(user=user, streaks=streaks.values())
-    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, floor=day - dt.timedelta(days=FRIEND_WINDOW_DAYS))
+    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=day - dt.timedelta(days=FRIEND_WINDOW_DAYS))
     return new_badges
 
 
@@ -299,27 +286,58 @@ def _streak_days_set(*, user: User, streaks: Iterable[LanguageStreak]) -> tuple[
 
 
 def _counted_days(*, user_ids: Iterable[int], since: dt.date | None) -> tuple[dict[int, set[dt.date]], dict[int, str]]:
-    """Each user's counted dates (any language) on or after ``since``, and the timezone of each
-    user who has one. One query."""
-    rows = PracticeDay.objects.filter(user_id__in=list(user_ids), seconds__gte=_min_seconds())
+    """Each user's counted dates (any language) on or after ``since`` (all when None), and every
+    user's timezone, whether they have a counted date or not. One query."""
+    condition = Q(practice_days__seconds__gte=_min_seconds())
     if since is not None:
-        rows = rows.filter(date__gte=since)
+        condition &= Q(practice_days__date__gte=since)
+    rows = (
+        User.objects.filter(pk__in=list(user_ids))
+        .annotate(counted=FilteredRelation("practice_days", condition=condition))
+        .order_by()
+        .values_list("pk", "timezone", "counted__date")
+        .distinct()
+    )
     days: dict[int, set[dt.date]] = defaultdict(set)
     zones: dict[int, str] = {}
-    for user_id, day, tz_name in rows.values_list("user_id", "date", "user__timezone").distinct():
-        days[user_id].add(day)
+    for user_id, tz_name, day in rows:
         zones[user_id] = tz_name
+        if day is not None:
+            days[user_id].add(day)
     return days, zones
 
 
-FriendshipRow = tuple[int, int, int, dt.datetime, int, dt.date | None, dt.date | None, dt.date | None]
+FriendshipRow = tuple[int, int, int, dt.datetime, int, int | None, int | None, int | None, int | None]
 
 
-def _friendships_refresh(*, user_id: int, user_tz: str, floor: dt.date | None) -> None:
+def _friendship_state(
+    row: FriendshipRow, *, days: dict[int, set[dt.date]], zones: dict[int, str], since: dt.date | None
+) -> FriendStreakState | None:
+    """One friendship's new friend streak from both friends' counted dates on or after ``since``
+    (the whole history when None) and its stored state; None when older history is needed.
+
+    Each friend's dates become day numbers on their own calendar: day 0 is their local date of
+    the friendship's start. Both sides are known from the first day number whose date, in both
+    calendars, is on or after ``since``.
+    """
+    _pk, low, high, created_at, *stored = row
+    starts = {user_id: local_date(created_at, zones[user_id]) for user_id in (low, high)}
+    floor = None
+    if since is not None:
+        floor = max(0, *(days_between(start, since) for start in starts.values()))
+    return friend_streak_compute(
+        stored=FriendStreakState(*stored),
+        low_days=friend_day_numbers(days.get(low, ()), start=starts[low], floor=floor),
+        high_days=friend_day_numbers(days.get(high, ()), start=starts[high], floor=floor),
+        floor=floor,
+    )
+
+
+def _friendships_refresh(*, user_id: int, user_tz: str, since: dt.date | None) -> None:
     """Recompute the friend streaks of the user's active friendships after a change to the user's
-    counted days on or after ``floor`` (the whole history when None). Three queries whatever the
-    number of friends (lock the friendships, read both sides' counted days, one ``UPDATE``), and
-    one more when a late event joins a run that reaches below the window."""
+    counted days on or after ``since`` (the whole history when None). Three queries whatever the
+    number of friends (lock the friendships, read both sides' counted days and timezones, one
+    ``UPDATE``), and one more when a late event joins a run that reaches below the window."""
     rows: list[FriendshipRow] = list(
         Friendship.objects.select_for_update()
         .filter(Q(user_low_id=user_id) | Q(user_high_id=user_id), active=True)
@@ -330,47 +348,35 @@ def _friendships_refresh(*, user_id: int, user_tz: str, floor: dt.date | None) -
             "user_high_id",
             "created_at",
             "streak_length",
-            "streak_last_date",
-            "streak_low_through",
-            "streak_high_through",
+            "streak_first_day",
+            "streak_last_day",
+            "streak_low_through_day",
+            "streak_high_through_day",
         )
     )
     if not rows:
         return
     partner_ids = [high if low == user_id else low for _, low, high, *_ in rows]
-    days, zones = _counted_days(user_ids=[user_id, *partner_ids], since=floor)
+    days, zones = _counted_days(user_ids=[user_id, *partner_ids], since=since)
+    # The user's practice day was dated in this zone: number it in the same one.
     zones[user_id] = user_tz
-
-    def compute(row: FriendshipRow, days: dict[int, set[dt.date]], floor: dt.date | None) -> FriendStreakState | None:
-        _pk, low, high, created_at, length, last_date, low_through, high_through = row
-        start = None
-        if low in zones and high in zones:  # else one side has no counted date: nothing is shared
-            start = friend_streak_start(created_at=created_at, tz_names=(zones[low], zones[high]))
-        return friend_streak_compute(
-            stored=FriendStreakState(length, last_date, low_through, high_through),
-            start=start,
-            low_days=days.get(low, set()),
-            high_days=days.get(high, set()),
-            floor=floor,
-        )
 
     changes: dict[int, FriendStreakState] = {}
     needs_history: list[FriendshipRow] = []
     for row in rows:
-        state = compute(row, days, floor)
+        state = _friendship_state(row, days=days, zones=zones, since=since)
         if state is None:
             needs_history.append(row)
         elif state != FriendStreakState(*row[4:]):
             changes[row[0]] = state
     if needs_history:
         # Rare: a late event joined the current run to an older one that reaches below the
-        # window. Read those friendships' whole history.
-        since = min(row[3] for row in needs_history).date() - dt.timedelta(days=MAX_LOCAL_DATE_SPREAD)
+        # window. Read those friendships' whole history, from the earliest start date.
+        oldest = min(local_date(row[3], zones[friend]) for row in needs_history for friend in row[1:3])
         others = [high if low == user_id else low for _, low, high, *_ in needs_history]
-        history, more_zones = _counted_days(user_ids=[user_id, *others], since=since)
-        zones.update(more_zones)
+        history, _ = _counted_days(user_ids=[user_id, *others], since=oldest)
         for row in needs_history:
-            state = compute(row, history, None)
+            state = _friendship_state(row, days=history, zones=zones, since=None)
             if state is not None and state != FriendStreakState(*row[4:]):
                 changes[row[0]] = state
     _friendships_write(changes)
@@ -385,12 +391,12 @@ def _friendships_write(changes: dict[int, FriendStreakState]) -> None:
     if not changes:
         return
     ids = list(changes)
-    adapt_date = connection.ops.adapt_datefield_value
     columns = {
         "streak_length": lambda state: state.length,
-        "streak_last_date": lambda state: adapt_date(state.last_date),
-        "streak_low_through": lambda state: adapt_date(state.low_through),
-        "streak_high_through": lambda state: adapt_date(state.high_through),
+        "streak_first_day": lambda state: state.first_day,
+        "streak_last_day": lambda state: state.last_day,
+        "streak_low_through_day": lambda state: state.low_through,
+        "streak_high_through_day": lambda state: state.high_through,
     }
     whens = " ".join(["WHEN %s THEN %s"] * len(ids))
     assignments = ", ".join(f"{connection.ops.quote_name(name)} = CASE id {whens} END" for name in columns)
@@ -455,6 +461,6 @@ def streaks_rebuild(*, user_id: int) -> None:
             )
         LanguageStreak.objects.bulk_create(streaks)
         _streak_days_set(user=user, streaks=streaks)
-        _friendships_refresh(user_id=user_id, user_tz=user.timezone, floor=None)
+        _friendships_refresh(user_id=user_id, user_tz=user.timezone, since=None)
 
     atomic_with_retry(run)

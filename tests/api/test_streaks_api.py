@@ -217,3 +217,72 @@ class TestThroughEventIngestion:
 
         assert [r["new_badges"] for r in responses[:6]] == [[]] * 6
         assert [(b["code"], b["level"]) for b in responses[6]["new_badges"]] == [("STREAK_DAYS", 1)]
+
+
+@pytest.mark.django_db
+class TestFriendStreakAcrossTheDateLine:
+    """SPEC §4.2 over HTTP with the clock fixed: day n of a friendship is each friend's n-th local
+    date from the day it started, not a calendar date both friends share."""
+
+    @staticmethod
+    def befriend(a, b, now: dt.datetime) -> None:
+        with time_machine.travel(now, tick=False):
+            response = client_for(a).post("/api/friend-requests/", {"receiver": b.username}, format="json")
+            assert response.status_code == 201
+            accepted = client_for(b).post(f"/api/friend-requests/{response.json()['id']}/accept/")
+            assert accepted.status_code == 201
+            assert accepted.json()["friend_streak"] == 0
+
+    @staticmethod
+    def practise(user, now: dt.datetime, seconds: int = 150) -> None:
+        event = {"type": "practice", "kind": "reading", "duration_seconds": seconds, "language": "de"}
+        with time_machine.travel(now, tick=False):
+            assert client_for(user).post("/api/events/", event, format="json").status_code == 201
+
+    @staticmethod
+    def friend_streak(viewer, now: dt.datetime) -> int:
+        (friend,) = get(client_for(viewer), "/api/friends/", now).json()
+        return friend["friend_streak"]
+
+    @pytest.mark.parametrize(
+        "west, east",
+        [
+            ("America/Los_Angeles", "Asia/Tokyo"),  # 13:44 on 1 December, 06:44 on 2 December
+            ("Etc/GMT+10", "Etc/GMT-14"),  # 11:44 on 1 December, 11:44 on 2 December
+            ("Etc/GMT+10", "Etc/GMT+9"),  # 11:44 and 12:44 on 1 December
+        ],
+    )
+    def test_practising_at_the_same_instant_on_either_side_of_the_date_line_is_one_shared_day(self, west, east):
+        a, b = UserFactory(timezone=west), UserFactory(timezone=east)
+        self.befriend(a, b, dt.datetime(2025, 12, 1, 21, 40, tzinfo=dt.UTC))
+
+        self.practise(a, dt.datetime(2025, 12, 1, 21, 44, tzinfo=dt.UTC))
+        assert self.friend_streak(a, dt.datetime(2025, 12, 1, 21, 45, tzinfo=dt.UTC)) == 0
+        self.practise(b, dt.datetime(2025, 12, 1, 21, 44, 30, tzinfo=dt.UTC))
+
+        assert self.friend_streak(a, dt.datetime(2025, 12, 1, 21, 45, tzinfo=dt.UTC)) == 1
+        assert self.friend_streak(b, dt.datetime(2025, 12, 1, 21, 45, tzinfo=dt.UTC)) == 1
+
+    def test_los_angeles_and_tokyo_grow_it_once_a_day_and_lose_it_when_tokyo_misses_its_day(self):
+        la, tokyo = UserFactory(timezone="America/Los_Angeles"), UserFactory(timezone="Asia/Tokyo")
+        self.befriend(la, tokyo, dt.datetime(2025, 12, 1, 21, 40, tzinfo=dt.UTC))
+        day = dt.timedelta(days=1)
+        first = dt.datetime(2025, 12, 1, 21, 44, tzinfo=dt.UTC)
+
+        # Day 0: 1 December in Los Angeles, 2 December in Tokyo.
+        self.practise(la, first)
+        self.practise(tokyo, first)
+        assert self.friend_streak(la, first + dt.timedelta(minutes=1)) == 1
+        # The next day of each (2 and 3 December), at the same instant: 2, and it stays 2.
+        self.practise(la, first + day)
+        assert self.friend_streak(tokyo, first + day + dt.timedelta(minutes=1)) == 1
+        self.practise(tokyo, first + day)
+        assert self.friend_streak(tokyo, first + day + dt.timedelta(minutes=1)) == 2
+        assert self.friend_streak(la, first + day + dt.timedelta(hours=10)) == 2
+        # Day 2: Los Angeles practises its 3 December; Tokyo skips its 4 December.
+        self.practise(la, first + 2 * day)
+        assert self.friend_streak(la, first + 2 * day + dt.timedelta(minutes=1)) == 2
+        # Tokyo's 4 December ends at 15:00 UTC: 2 until then, 0 from then on.
+        assert self.friend_streak(la, dt.datetime(2025, 12, 4, 14, 59, 59, tzinfo=dt.UTC)) == 2
+        assert self.friend_streak(la, dt.datetime(2025, 12, 4, 15, 0, tzinfo=dt.UTC)) == 0
+        assert self.friend_streak(tokyo, dt.datetime(2025, 12, 4, 15, 0, tzinfo=dt.UTC)) == 0

@@ -116,7 +116,9 @@ def test_unfriend_twice_is_not_found_the_second_time():
 def test_friends_again_later_is_a_new_row_and_the_old_one_keeps_its_history():
     alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
     first = befriend(alice, bob)
-    Friendship.objects.filter(pk=first.pk).update(streak_length=12)
+    Friendship.objects.filter(pk=first.pk).update(
+        streak_length=12, streak_first_day=0, streak_last_day=11, streak_low_through_day=11, streak_high_through_day=11
+    )
     friendship_end(user=alice, friend_username="bob")
 
     second = befriend(bob, alice)

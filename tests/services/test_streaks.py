@@ -17,6 +17,7 @@ from gamification.selectors.streaks import friend_streaks, languages_for_users, 
 from gamification.services.streaks import (
     FriendStreakState,
     daily_streak_from_days,
+    friend_day_numbers,
     friend_streak_compute,
     practice_record,
     streaks_rebuild,
@@ -392,8 +393,11 @@ class TestFriendStreak:
     def test_friends_in_utc_plus_14_and_utc_minus_11_practising_in_their_evenings_keep_a_streak(self):
         kiri = UserFactory(timezone=KIRITIMATI)
         pago = UserFactory(timezone=PAGO_PAGO)
-        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28))
-        events = [(at(KIRITIMATI, 2025, 5, day, 20), kiri) for day in range(1, 8)]
+        # Made at 00:00 UTC on 28 April: 14:00 on 28 April in Kiritimati, 13:00 on 27 April in
+        # Pago Pago. Day n is 28 April + n for one and 27 April + n for the other: Kiritimati's
+        # evening of 2 May and Pago Pago's of 1 May are both day 4.
+        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28, 0))
+        events = [(at(KIRITIMATI, 2025, 5, day, 20), kiri) for day in range(2, 9)]
         events += [(at(PAGO_PAGO, 2025, 5, day, 20), pago) for day in range(1, 8)]
         events.sort(key=lambda item: item[0])
 
@@ -406,41 +410,47 @@ class TestFriendStreak:
                 practise(who, when)
             hourly.append((now, friend_streak(kiri, pago, now)))
 
-        # Pago Pago finishes 1 May at 07:00 UTC on 2 May: from then on never 0, and one more per
-        # date, however the two calendars overlap.
+        # Pago Pago finishes its day 4 at 07:00 UTC on 2 May: from then on never 0, and one more
+        # per day, however the two calendars overlap.
         values = [value for now, value in hourly if now >= at("UTC", 2025, 5, 2, 7)]
         assert values[0] == 1
         assert values[-1] == 7
         assert all(later - earlier in (0, 1) for earlier, later in itertools.pairwise(values))
         assert sorted(set(values)) == [1, 2, 3, 4, 5, 6, 7]
 
-    def test_the_friend_ahead_in_time_may_finish_a_date_the_other_has_not_reached(self):
+    def test_the_friend_whose_days_begin_first_may_finish_a_day_the_other_has_not_reached(self):
         kiri = UserFactory(timezone=KIRITIMATI)
         pago = UserFactory(timezone=PAGO_PAGO)
-        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28))
-        for day in (1, 2, 3):
+        # Made at 10:30 UTC on 28 April: 00:30 on 29 April in Kiritimati, 23:30 on 27 April in
+        # Pago Pago. Pago Pago's day n (27 April + n) begins 23 hours before Kiritimati's
+        # (29 April + n).
+        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28, 10, 30))
+        for day in (2, 3):  # days 3 and 4
             practise(kiri, at(KIRITIMATI, 2025, 5, day, 20))
-        for day in (1, 2):
-            practise(pago, at(PAGO_PAGO, 2025, 5, day, 20))
+        for month, day in ((4, 30), (5, 1), (5, 2)):  # days 3, 4 and 5
+            practise(pago, at(PAGO_PAGO, 2025, month, day, 20))
 
-        # 10:30 UTC on 3 May: Kiritimati is on 4 May (its 3 May done), Pago Pago still on 2 May
-        # (done at 20:00). The run ends on 2 May, before Kiritimati's yesterday, yet nobody missed
-        # a date: 2, not 0.
-        assert friend_streak(kiri, pago, at("UTC", 2025, 5, 3, 10, 30)) == 2
+        # 11:30 UTC on 3 May: Pago Pago is on day 6 (3 May), its day 5 done; Kiritimati is on
+        # day 5 (4 May), not practised yet. The run ends on day 4, before Pago Pago's yesterday,
+        # yet nobody missed a day: 2, not 0.
+        assert friend_streak(kiri, pago, at("UTC", 2025, 5, 3, 11, 30)) == 2
+        # Kiritimati's day 5 ends at 10:00 UTC on 4 May.
+        assert friend_streak(kiri, pago, at("UTC", 2025, 5, 4, 9, 59)) == 2
+        assert friend_streak(kiri, pago, at("UTC", 2025, 5, 4, 10, 0)) == 0
 
-    def test_the_friend_ahead_in_time_missing_a_date_shows_zero_as_that_date_ends_for_them(self):
+    def test_the_friend_whose_days_begin_first_missing_one_shows_zero_as_it_ends_for_them(self):
         kiri = UserFactory(timezone=KIRITIMATI)
         pago = UserFactory(timezone=PAGO_PAGO)
-        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28))
-        for day in (1, 2):
+        make_friends(kiri, pago, since=at("UTC", 2025, 4, 28, 10, 30))  # as above
+        for day in (2, 3):  # days 3 and 4
             practise(kiri, at(KIRITIMATI, 2025, 5, day, 20))
-        for day in (1, 2):
-            practise(pago, at(PAGO_PAGO, 2025, 5, day, 20))
+        for month, day in ((4, 30), (5, 1)):  # days 3 and 4
+            practise(pago, at(PAGO_PAGO, 2025, month, day, 20))
 
-        # Kiritimati skips 3 May, which ends there at 10:00 UTC on 3 May (23:00 on 2 May in Pago
-        # Pago): the streak falls to 0 then, though Pago Pago has not finished 2 May.
-        assert friend_streak(kiri, pago, at(KIRITIMATI, 2025, 5, 3, 23, 59)) == 2
-        assert friend_streak(kiri, pago, at(KIRITIMATI, 2025, 5, 4, 0, 0)) == 0
+        # Pago Pago skips day 5 (2 May), which ends there at 11:00 UTC on 3 May, while
+        # Kiritimati has only begun its day 5: the streak falls to 0 then.
+        assert friend_streak(kiri, pago, at(PAGO_PAGO, 2025, 5, 2, 23, 59)) == 2
+        assert friend_streak(kiri, pago, at(PAGO_PAGO, 2025, 5, 3, 0, 0)) == 0
 
     def test_late_event_joining_a_long_friend_run_reads_the_older_history(self):
         alice, bob = UserFactory(), UserFactory()
@@ -472,52 +482,65 @@ class TestFriendStreak:
 
 
 class TestFriendStreakRule:
-    """The pure rule, without a database."""
+    """The pure rule, without a database: days are day numbers of the friendship."""
 
-    D = dt.date(2025, 5, 10)
-
-    def days(self, *offsets: int) -> set[dt.date]:
-        return {self.D + dt.timedelta(days=o) for o in offsets}
-
-    def test_shared_dates_form_the_run_containing_the_latest(self):
+    def test_shared_days_form_the_run_containing_the_latest(self):
         state = friend_streak_compute(
-            stored=FriendStreakState(),
-            start=self.D,
-            low_days=self.days(0, 1, 2, 4, 5),
-            high_days=self.days(0, 1, 2, 3, 4, 5, 6),
-            floor=None,
+            stored=FriendStreakState(), low_days={0, 1, 2, 4, 5}, high_days={0, 1, 2, 3, 4, 5, 6}, floor=None
         )
 
-        assert state == FriendStreakState(
-            2, self.D + dt.timedelta(days=5), self.D + dt.timedelta(days=5), self.D + dt.timedelta(days=6)
-        )
+        assert state == FriendStreakState(length=2, first_day=4, last_day=5, low_through=5, high_through=6)
+
+    def test_how_far_a_friend_went_on_after_the_run_stops_at_the_lag(self):
+        state = friend_streak_compute(stored=FriendStreakState(), low_days={3}, high_days={3, 4, 5, 6, 7}, floor=None)
+
+        assert state == FriendStreakState(length=1, first_day=3, last_day=3, low_through=3, high_through=5)
 
     def test_a_run_reaching_below_the_window_asks_for_history(self):
-        stored = FriendStreakState(3, self.D + dt.timedelta(days=6), None, None)  # 4..6
-        state = friend_streak_compute(
-            stored=stored,
-            start=self.D - dt.timedelta(days=30),
-            low_days=self.days(0, 1, 2, 3, 4, 5, 6),
-            high_days=self.days(0, 1, 2, 3, 4, 5, 6),
-            floor=self.D,
-        )
+        stored = FriendStreakState(3, 4, 6, 6, 6)
+        state = friend_streak_compute(stored=stored, low_days={10, 11, 12}, high_days={10, 11, 12}, floor=10)
 
         assert state is None
 
+    def test_the_stored_run_joins_the_window_and_the_day_before_it_is_trusted(self):
+        stored = FriendStreakState(length=5, first_day=2, last_day=6, low_through=6, high_through=7)
+
+        state = friend_streak_compute(stored=stored, low_days={7}, high_days={7, 8}, floor=5)
+
+        assert state == FriendStreakState(length=6, first_day=2, last_day=7, low_through=7, high_through=8)
+
+    def test_days_before_the_friendship_are_not_numbered(self):
+        start = dt.date(2025, 12, 2)
+        dates = [dt.date(2025, 11, 30), dt.date(2025, 12, 1), dt.date(2025, 12, 2), dt.date(2025, 12, 4)]
+
+        assert friend_day_numbers(dates, start=start, floor=None) == {0, 2}
+        assert friend_day_numbers(dates, start=start, floor=1) == {2}
+
     def test_daily_runs_pick_the_first_of_equal_longest_runs(self):
-        days = [self.D + dt.timedelta(days=o) for o in (0, 1, 3, 4, 6)]
+        D = dt.date(2025, 5, 10)
+        days = [D + dt.timedelta(days=o) for o in (0, 1, 3, 4, 6)]
 
         streak = daily_streak_from_days(days)
 
         assert (streak.length, streak.last_date, streak.max_length, streak.max_date) == (
             1,
-            self.D + dt.timedelta(days=6),
+            D + dt.timedelta(days=6),
             2,
-            self.D + dt.timedelta(days=1),
+            D + dt.timedelta(days=1),
         )
 
 
 # Rebuild -----------------------------------------------------------------------------------------
+FRIEND_STREAK_FIELDS = (
+    "streak_length",
+    "streak_first_day",
+    "streak_last_day",
+    "streak_low_through_day",
+    "streak_high_through_day",
+)
+FRIEND_STREAK_RESET = {"streak_length": 0} | dict.fromkeys(FRIEND_STREAK_FIELDS[1:])
+
+
 def derived_state(users) -> dict:
     ids = [u.pk for u in users]
     return {
@@ -529,11 +552,7 @@ def derived_state(users) -> dict:
                 "user_id", "language_id", "length", "last_date", "max_length", "max_date"
             )
         ),
-        "friends": sorted(
-            Friendship.objects.values_list(
-                "pk", "streak_length", "streak_last_date", "streak_low_through", "streak_high_through"
-            )
-        ),
+        "friends": sorted(Friendship.objects.values_list("pk", *FRIEND_STREAK_FIELDS)),
         "metric": sorted(
             UserMetric.objects.filter(user_id__in=ids, activity_type__code="STREAK_DAYS").values_list(
                 "user_id", "value"
@@ -570,7 +589,7 @@ def test_replaying_the_whole_log_rebuilds_the_same_streaks():
 
     PracticeDay.objects.all().delete()
     LanguageStreak.objects.all().delete()
-    Friendship.objects.update(streak_length=0, streak_last_date=None, streak_low_through=None, streak_high_through=None)
+    Friendship.objects.update(**FRIEND_STREAK_RESET)
     UserMetric.objects.filter(activity_type__code="STREAK_DAYS").delete()
     with time_machine.travel(end, tick=False):
         for user in users:
@@ -638,8 +657,9 @@ class TestQueryCounts:
             with django_assert_num_queries(1):
                 languages = languages_for_users(user_ids=[friend.pk for friend in friends])
 
-        # Noon UTC is already 2 May in Kiritimati: that friend shares no date with me.
-        assert sorted(streaks.values()) == [0, 1, 1, 1]
+        # Everyone practised at noon UTC, 30 days after the friendships were made at noon UTC: day
+        # 30 of each friendship for both friends, though it is already 2 May in Kiritimati.
+        assert sorted(streaks.values()) == [1, 1, 1, 1]
         assert all([row["code"] for row in languages[friend.pk]] == ["de", "fr"] for friend in friends)
 
 
