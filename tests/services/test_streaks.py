@@ -14,13 +14,12 @@ from django.test.utils import CaptureQueriesContext
 
 from gamification.models import Friendship, LanguageStreak, PracticeDay, UserBadge, UserMetric
 from gamification.selectors.streaks import friend_streaks, languages_for_users, streaks_of_user
-from gamification.services.streaks import (
+from gamification.services.streaks import practice_record, streaks_rebuild
+from gamification.streak_runs import (
     FriendStreakState,
     daily_streak_from_days,
     friend_day_numbers,
     friend_streak_compute,
-    practice_record,
-    streaks_rebuild,
 )
 from tests.factories import EventFactory, UserFactory, make_friends
 from tests.threads import run_in_threads
