@@ -7,7 +7,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-from gamification.constants import USERNAME_MAX_LENGTH
+from gamification.constants import EXTERNAL_ID_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.timeutils import is_valid_timezone
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+", re.ASCII)
@@ -65,3 +65,20 @@ def timezone_validate(name: object) -> None:
     """IANA time zone names only (``Europe/Copenhagen``, ``UTC``, ``Etc/GMT+10``)."""
     if not isinstance(name, str) or not is_valid_timezone(name):
         raise ValidationError(UNKNOWN_TIMEZONE, code="unknown_timezone")
+
+
+def external_id_validate(value: object) -> None:
+    """The platform's id of a user: 1 to 64 characters, no whitespace at either end, no control
+    or format characters and no ``/`` (it travels as a path segment)."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError("An external id is a non-empty string.", code="invalid")
+    if len(value) > EXTERNAL_ID_MAX_LENGTH:
+        raise ValidationError(f"An external id has at most {EXTERNAL_ID_MAX_LENGTH} characters.", code="max_length")
+    if (
+        value != value.strip()
+        or "/" in value
+        or any(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in value)
+    ):
+        raise ValidationError(
+            "An external id may not hold '/', control characters or surrounding whitespace.", code="invalid_characters"
+        )

@@ -97,10 +97,18 @@ def test_upgrading_a_database_with_legacy_tokens_keeps_them_working(tmp_path):
         from django.core.management import call_command
         call_command("migrate", "gamification", "0007", verbosity=0)
         call_command("migrate", "authtoken", verbosity=0)
+        from django.db import connection
         from rest_framework.authtoken.models import Token
-        from gamification.models import User
-        user = User.objects.create(email="old@example.com", username="old_timer", password="!")
-        key = Token.objects.create(user=user).key
+        # The user table as it was at 0007 (today's model has columns added since).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO gamification_user (password, email, username, name, timezone, avatar_image,"
+                " avatar_character_color, avatar_background_color, is_staff, is_active, is_superuser,"
+                " created_at) VALUES ('!', 'old@example.com', 'old_timer', '', 'UTC', 'fox', '#E4572E',"
+                " '#FDE8E1', 0, 1, 0, '2026-01-01 00:00:00')"
+            )
+            user_id = cursor.lastrowid
+        key = Token.objects.create(user_id=user_id).key
 
         call_command("migrate", verbosity=0)
 

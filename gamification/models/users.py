@@ -9,6 +9,7 @@ from gamification.constants import (
     BACKGROUND_COLORS,
     CHARACTER_COLORS,
     EMAIL_MAX_LENGTH,
+    EXTERNAL_ID_MAX_LENGTH,
     NAME_MAX_LENGTH,
     TIMEZONE_MAX_LENGTH,
     USERNAME_MAX_LENGTH,
@@ -31,8 +32,23 @@ class UserManager(BaseUserManager):
         return self.get(email=normalize_email(email))
 
 
+class ExactCharField(models.CharField):
+    """A CharField compared exactly (case and accents) on every backend: MariaDB's default
+    collation ignores both, SQLite's compares bytes; on MariaDB the column gets ``utf8mb4_bin``."""
+
+    def db_parameters(self, connection) -> dict:
+        parameters = super().db_parameters(connection)
+        if connection.vendor == "mysql":
+            parameters["collation"] = "utf8mb4_bin"
+        return parameters
+
+
 class User(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True)
+    # Users the platform provisions (SPEC §11.1) may have no email; several NULLs never clash.
+    email = models.EmailField(max_length=EMAIL_MAX_LENGTH, unique=True, null=True, blank=True)
+    # The platform's own id of the user, when it provisioned them: unique when set, compared
+    # exactly, never shown to other learners.
+    external_id = ExactCharField(max_length=EXTERNAL_ID_MAX_LENGTH, unique=True, null=True, blank=True)
     username = models.CharField(max_length=USERNAME_MAX_LENGTH)
     # The database keeps usernames unique ignoring case on every backend through this column
     # (MariaDB has no expression indexes, so UniqueConstraint(Lower("username")) would be skipped).
@@ -50,6 +66,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=django_timezone.now)
+    # When the profile (email, name, username, time zone, avatar) last changed, for the platform's
+    # reconciliation (``?updated_since=``); services set it with every such change.
+    updated_at = models.DateTimeField(default=django_timezone.now, db_index=True)
 
     objects = UserManager()
 
@@ -61,6 +80,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["username_key"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(username=""), name="user_username_not_blank"),
+            models.CheckConstraint(condition=~models.Q(external_id=""), name="user_external_id_not_blank"),
             models.CheckConstraint(condition=models.Q(email=Lower("email")), name="user_email_lowercase"),
         ]
 

@@ -76,7 +76,7 @@ class FeaturesSerializer(serializers.Serializer):
 
 
 class MeSerializer(UserSummarySerializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(allow_null=True, help_text="Null for users the platform provisioned without one.")
     timezone = serializers.CharField()
     created_at = serializers.DateTimeField()
     features = serializers.SerializerMethodField()

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 
 from gamification.constants import (
     AVATAR_IMAGES,
@@ -63,7 +64,7 @@ def avatar_random(*, animal: str | None = None, rng: random.Random | None = None
 
 def user_create(
     *,
-    email: str,
+    email: str | None,
     password: str | None,
     name: str = "",
     timezone: str = "UTC",
@@ -74,14 +75,15 @@ def user_create(
 ) -> User:
     """Create an account with a generated username and a matching random avatar.
 
-    A duplicate email (ignoring case) is a ValidationError on ``email``. A clash of the generated
+    ``email`` may be None (users the platform provisions); a duplicate email (ignoring case) is a
+    ValidationError on ``email``. A clash of the generated
     username with a concurrent sign-up is retried with a fresh name. ``on_created`` runs in the
     insert's transaction (e.g. to issue the first token), so that both are written or neither.
 
     Validation and password hashing (tens of milliseconds by design) happen before the
     transaction opens: on SQLite a write transaction holds the database's only write lock.
     """
-    email = email_normalize(email)
+    email = email_normalize(email) if email is not None else None
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationError({"name": [f"A name has at most {NAME_MAX_LENGTH} characters."]})
     # The API's serializers check these too, with the same validators; the admin, the commands
@@ -91,7 +93,7 @@ def user_create(
             validate(value)
         except ValidationError as error:
             raise ValidationError({field: error.messages}) from None
-    if User.objects.filter(email=email).exists():
+    if email is not None and User.objects.filter(email=email).exists():
         raise ValidationError({"email": ["An account with this email already exists."]})
     if username is not None:
         username = username_normalize(username)
@@ -176,6 +178,7 @@ AVATAR_FIELDS = {
 def user_update(
     *,
     user: User,
+    email: str | None = None,
     username: str | None = None,
     name: str | None = None,
     timezone: str | None = None,
@@ -183,6 +186,8 @@ def user_update(
 ) -> User:
     """Change the fields given (None: unchanged), as ``serializers.users.MeUpdateSerializer``
     validated them; ``avatar`` holds any of ``image``, ``character_color``, ``background_color``.
+    ``email`` is the platform's to change (SPEC §11.1), never the learner's (PATCH /api/me/ has
+    no such field); a taken one is refused, and the unique index decides a race.
 
     A username another user holds (ignoring case) is refused; changing only the casing of one's
     own is allowed. The unique index on the lower-cased username decides concurrent renames: the
@@ -190,6 +195,11 @@ def user_update(
     PROFILE_CUSTOMISED.
     """
     changes: dict[str, Any] = {}
+    if email is not None and email_normalize(email) != user.email:
+        email = email_normalize(email)
+        if User.objects.filter(email=email).exclude(pk=user.pk).exists():
+            raise ValidationError({"email": ["An account with this email already exists."]})
+        changes["email"] = email
     if username is not None and username != user.username:
         if username_is_taken(username, exclude_user_id=user.pk):
             raise ValidationError({"username": ["This username is taken."]})
@@ -204,6 +214,7 @@ def user_update(
     changes.update(avatar_changes)
     if not changes:
         return user
+    changes["updated_at"] = django_timezone.now()
 
     for field, value in changes.items():
         setattr(user, field, value)
@@ -216,6 +227,9 @@ def user_update(
         if _is_username_clash(error):
             user.refresh_from_db()
             raise ValidationError({"username": ["This username is taken."]}) from None
+        if _is_email_clash(error):
+            user.refresh_from_db()
+            raise ValidationError({"email": ["An account with this email already exists."]}) from None
         raise
     if "username" in changes:
         user.refresh_from_db(fields=["username_key"])
