@@ -1,7 +1,7 @@
 """Errors raised by services; the API's exception handler turns them into DRF responses.
 
-Services raise these (or Django's ``ValidationError`` for bad input) and never build HTTP
-responses themselves.
+Services raise these (or Django's ``ValidationError`` for bad input, with field errors) and never
+build HTTP responses themselves: the answer is ``{"detail": message}`` with ``status_code``.
 """
 
 
@@ -9,9 +9,8 @@ class ServiceError(Exception):
     status_code = 400
     default_message = "The request could not be completed."
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+    def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
-        self.field = field
         super().__init__(self.message)
 
 

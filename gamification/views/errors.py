@@ -49,8 +49,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": body_too_large_message()}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
-        data: Any = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
-        return Response(data, status=exc.status_code)
+        return Response({"detail": exc.message}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError) and isinstance(getattr(exc, "errors", None), dict):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
