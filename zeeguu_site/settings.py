@@ -57,7 +57,8 @@ CSRF_TRUSTED_ORIGINS = [
 INSTALLED_APPS = [
     # First: its createsuperuser (through the sign-up service) replaces django.contrib.auth's.
     "gamification",
-    "django.contrib.admin",
+    # The admin with this product's name and index (zeeguu_site/admin_site.py).
+    "zeeguu_site.admin_site.ZeeguuAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

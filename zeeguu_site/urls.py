@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
@@ -10,6 +11,9 @@ from gamification.views.docs import ApiDocsView
 from gamification.views.errors import api_not_found
 
 urlpatterns = [
+    # A front page for people who open the site: where the staff console, the API docs and the
+    # probes are (the admin's "View site" lands here).
+    path("", TemplateView.as_view(template_name="zeeguu_site/landing.html"), name="landing"),
     # Probes (SPEC §14): liveness without I/O, readiness of the database, cache and broker.
     path("healthz", csrf_exempt(health.liveness), name="healthz"),
     path("readyz", csrf_exempt(health.readiness), name="readyz"),

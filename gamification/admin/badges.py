@@ -1,242 +1,125 @@
-"""Admin pages for badges (SPEC §7).
+"""Admin pages for badges (SPEC §7): activity types with their levels, the badges learners hold,
+their metrics, and the trail of manual awards and revocations.
 
-Staff edit activity types with their levels inline. The rules that the database cannot hold are
-checked here with messages a non-developer understands: thresholds increase with level, a
-one-time type has exactly one badge (threshold 1), a type fed by the code keeps the mechanism its
-rule needs, and uploaded icons are real PNG, JPEG or WebP images of a sensible size.
+Configuration and calls to services: level rules are ``services.badges.badge_levels_validate``
+(through ``forms.BadgeInlineFormSet``), awards and revocations ``services.badges`` and
+``services.metrics``. Each page offers only what the staff member looking at it can finish: no
+"add" once every known code is in the catalogue, no delete of a type the code feeds, no delete
+box on a level that users hold, no revoke without the permission to revoke.
 """
 
-from itertools import pairwise
-from pathlib import Path
+from collections.abc import Sequence
 
-from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Count, F, QuerySet
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 
-from gamification.models import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
+from gamification.admin.charts import level_holders_chart
+from gamification.admin.forms import (
+    MAX_LEVEL,
+    ActivityTypeAddForm,
+    ActivityTypeForm,
+    BadgeForm,
+    BadgeInlineFormSet,
+    ReasonForm,
+)
+from gamification.exceptions import NotFoundError
+from gamification.models import ActivityType, AwardMechanism, Badge, BadgeAuditEntry, UserBadge, UserMetric
 from gamification.rules import RULES
-from gamification.serializers.badges import badge_icon_url, bundled_icon_path
-from gamification.services.badge_icons import ICON_MAX_PIXELS, ICON_MIN_PIXELS, badge_icon_clean
+from gamification.services.badges import badge_levels_make_room, badge_revoke
 from gamification.services.metrics import badges_award_qualified
 
-# The activity types the code feeds and the mechanism each rule relies on (gamification.rules).
-KNOWN_ACTIVITY_TYPES: dict[str, str] = {code: rule.mechanism for code, rule in RULES.items()}
-
-MAX_LEVEL = 100
-MAX_THRESHOLD = 2_000_000_000
+REVOKE_PERMISSION = "gamification.delete_userbadge"
 
 
-def bundled_icon_names() -> list[str]:
-    """Base names of the SVG icons shipped in static/gamification/badges/, sorted."""
-    folder = Path(apps.get_app_config("gamification").path) / "static" / "gamification" / "badges"
-    return sorted(path.stem for path in folder.glob("*.svg"))
+def safe_next_url(request: HttpRequest, fallback: str) -> str:
+    """The ``next`` URL of the request when it points into this site, else ``fallback``."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
 
 
-class BadgeIconUploadField(forms.ImageField):
-    """An image upload checked by validate_badge_icon_upload instead of Django's generic check
-    (which would accept GIF, BMP, TIFF... and say nothing useful about SVG)."""
-
-    def to_python(self, data):
-        upload = forms.FileField.to_python(self, data)
-        if upload is None:
-            return None
-        # Checked, then decoded and encoded again: only the pixels survive (no appended bytes,
-        # metadata or polyglot payload), under the extension of the real format.
-        return badge_icon_clean(upload)
-
-
-class BadgeIconSelect(forms.Select):
-    """A select of bundled icon names with a preview next to it (updated by a small script)."""
-
-    template_name = "admin/gamification/widgets/badge_icon_select.html"
-
-    class Media:
-        js = ["gamification/admin/badge_icon_preview.js"]
-        css = {"all": ["gamification/admin/badge_icons.css"]}
-
-    def __init__(self, attrs=None, choices=()):
-        super().__init__({"class": "badge-icon-select", **(attrs or {})}, choices)
-
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
-        url = bundled_icon_path(value) if value else None
-        if url:
-            option["attrs"]["data-icon-url"] = url
-        return option
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        context["widget"]["preview_url"] = (bundled_icon_path(value) if value else None) or ""
-        return context
+def reason_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    *,
+    title: str,
+    intro: str,
+    items: list[str],
+    form,
+    submit_label: str,
+    cancel_url: str,
+    action: str | None = None,
+    selected: Sequence[int] = (),
+) -> TemplateResponse:
+    """The page that asks for a reason (and, for an award, the badge) before a manual award or a
+    revocation; as an admin action's intermediate page when ``action`` is given."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "intro": intro,
+        "items": items,
+        "form": form,
+        "submit_label": submit_label,
+        "cancel_url": cancel_url,
+        "action": action,
+        "selected": list(selected),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "next": safe_next_url(request, ""),
+    }
+    return TemplateResponse(request, "admin/gamification/manual_badge_change.html", context)
 
 
-class BadgeForm(forms.ModelForm):
-    level = forms.IntegerField(min_value=1, max_value=MAX_LEVEL)
-    threshold = forms.IntegerField(min_value=1, max_value=MAX_THRESHOLD)
-    icon = forms.ChoiceField(
-        required=False,
-        widget=BadgeIconSelect,
-        help_text="A bundled icon. An uploaded image, when there is one, is shown instead.",
-    )
-    icon_upload = BadgeIconUploadField(
-        required=False,
-        label="Uploaded icon",
-        help_text=f"PNG, JPEG or WebP, {ICON_MIN_PIXELS} to {ICON_MAX_PIXELS} px per side. No SVG.",
-    )
-
-    class Meta:
-        model = Badge
-        fields = ["level", "name", "threshold", "unachieved_description", "achieved_description", "icon", "icon_upload"]
-        widgets = {
-            "unachieved_description": forms.Textarea(attrs={"rows": 2, "cols": 28}),
-            "achieved_description": forms.Textarea(attrs={"rows": 2, "cols": 28}),
-            "name": forms.TextInput(attrs={"size": 18}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        names = bundled_icon_names()
-        choices = [("", "— none (use the upload) —")] + [(name, name) for name in names]
-        current = self.instance.icon if self.instance.pk else ""
-        if current and current not in names:
-            choices.append((current, f"{current} (file missing)"))
-        self.fields["icon"].choices = choices
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors or cleaned.get("DELETE"):
-            return cleaned
-        if not cleaned.get("icon") and not cleaned.get("icon_upload"):
-            raise ValidationError("Pick a bundled icon or upload an image.", code="icon_missing")
-        return cleaned
+REVOKE_INTRO = (
+    "The learner loses the badge; their progress (metrics) stays as it is. The reason is kept in "
+    "the audit trail with your name and the time."
+)
 
 
-class BadgeInlineFormSet(BaseInlineFormSet):
-    """Checks the levels of one activity type together: unique levels, thresholds strictly
-    increasing with level, one badge (threshold 1) for a one-time type, and no deletion of a level
-    that users hold."""
+class BadgeInline(admin.StackedInline):
+    """Each level as a card: its fields, and beside them what a learner sees (badge_levels.js)."""
 
-    def clean(self):
-        if any(self.errors):
-            return  # each form shows its own errors first
-        self._check_levels()
-        super().clean()  # Django's own uniqueness checks, once ours passed
-
-    def _check_levels(self) -> None:
-        kept: list[tuple[int, int]] = []
-        deleted_ids: list[int] = []
-        for form in self.forms:
-            if not getattr(form, "cleaned_data", None):
-                continue  # an untouched extra row
-            if self._should_delete_form(form):
-                if form.instance.pk:
-                    deleted_ids.append(form.instance.pk)
-                continue
-            kept.append((form.cleaned_data["level"], form.cleaned_data["threshold"]))
-
-        problems: list[str] = []
-        levels = [level for level, _ in kept]
-        duplicated = sorted({level for level in levels if levels.count(level) > 1})
-        if duplicated:
-            problems.append(
-                "Each level may appear only once; repeated: " + ", ".join(str(level) for level in duplicated) + "."
-            )
-        ordered = sorted(kept)
-        for (low_level, low_threshold), (high_level, high_threshold) in pairwise(ordered):
-            if high_level != low_level and high_threshold <= low_threshold:
-                problems.append(
-                    f"Thresholds must increase with level: level {high_level} ({high_threshold}) must be above "
-                    f"level {low_level} ({low_threshold})."
-                )
-        mechanism = self.instance.award_mechanism
-        if mechanism == AwardMechanism.ONE_TIME:
-            if len(kept) != 1:
-                problems.append(f"A one-time activity type has exactly one badge; this form would leave {len(kept)}.")
-            elif kept[0][1] != 1:
-                problems.append("The badge of a one-time activity type needs threshold 1 (done or not done).")
-        if deleted_ids:
-            held = (
-                Badge.objects.filter(pk__in=deleted_ids)
-                .annotate(holders=Count("user_badges"))
-                .filter(holders__gt=0)
-                .order_by("level")
-            )
-            for badge in held:
-                problems.append(
-                    f"Level {badge.level} ({badge.name}) is held by {badge.holders} user(s) and cannot be deleted "
-                    "here; revoke it under User badges first if you really mean it."
-                )
-        if problems:
-            raise ValidationError(problems)
-
-
-class BadgeInline(admin.TabularInline):
     model = Badge
     form = BadgeForm
     formset = BadgeInlineFormSet
+    template = "admin/gamification/activitytype/badge_levels.html"
     extra = 0
     ordering = ["level"]
-    fields = [
-        "thumbnail",
-        "level",
-        "name",
-        "threshold",
-        "unachieved_description",
-        "achieved_description",
-        "icon",
-        "icon_upload",
+    verbose_name = "level"
+    verbose_name_plural = "levels"
+    fieldsets = [
+        (None, {"fields": [("level", "threshold"), "name"]}),
+        ("What learners read", {"fields": ["unachieved_description", "achieved_description"]}),
+        ("Icon", {"fields": ["icon", "icon_upload"]}),
     ]
-    readonly_fields = ["thumbnail"]
+
+    class Media:
+        js = ["gamification/admin/badge_levels.js"]
+        css = {"all": ["gamification/admin/badge_levels.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Badge]:
+        return super().get_queryset(request).annotate(holders=Count("user_badges"))
 
     def get_max_num(self, request: HttpRequest, obj: ActivityType | None = None, **kwargs) -> int | None:
         if obj is not None and obj.award_mechanism == AwardMechanism.ONE_TIME:
             return 1
         return MAX_LEVEL
 
-    @admin.display(description="Icon")
-    def thumbnail(self, badge: Badge) -> str:
-        url = badge_icon_url(badge, None) if badge.pk else None
-        if not url:
-            return "-"
-        return format_html('<img class="badge-icon-thumb" src="{}" alt="" width="48" height="48">', url)
-
-
-class ActivityTypeForm(forms.ModelForm):
-    class Meta:
-        model = ActivityType
-        fields = ["code", "name", "description", "award_mechanism"]
-
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"].strip().upper()
-        if code not in KNOWN_ACTIVITY_TYPES:
-            raise ValidationError(
-                "No rule feeds this code, so its badges could never be earned. Known codes: %(codes)s.",
-                code="unknown_code",
-                params={"codes": ", ".join(KNOWN_ACTIVITY_TYPES)},
-            )
-        return code
-
-    def clean(self):
-        cleaned = super().clean()
-        code = cleaned.get("code") or self.instance.code
-        mechanism = cleaned.get("award_mechanism")
-        expected = KNOWN_ACTIVITY_TYPES.get(code)
-        if expected and mechanism and mechanism != expected:
-            self.add_error(
-                "award_mechanism",
-                ValidationError(
-                    "%(code)s is fed as %(expected)s by the code; another mechanism would never award its badges "
-                    "correctly.",
-                    code="mechanism_mismatch",
-                    params={"code": code, "expected": AwardMechanism(expected).label.lower()},
-                ),
-            )
-        return cleaned
+    def get_formset(self, request: HttpRequest, obj: ActivityType | None = None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if request.user.has_perm(REVOKE_PERMISSION):
+            formset.held_badges_url = reverse("admin:gamification_userbadge_changelist")
+        return formset
 
 
 @admin.register(ActivityType)
@@ -252,18 +135,46 @@ class ActivityTypeAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ActivityType]:
         return super().get_queryset(request).annotate(level_total=Count("badges"))
 
+    def get_form(self, request: HttpRequest, obj: ActivityType | None = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ActivityTypeAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: ActivityType | None = None) -> list[str]:
+        if obj is None:
+            return ["code", "name", "description"]
+        return ["code", "fed_by", "award_mechanism", "name", "description"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: ActivityType | None = None) -> list[str]:
         if obj is None:
             return []
         # The code is how rules find the type; the mechanism is what the rule needs.
-        readonly = ["code"]
-        if obj.code in KNOWN_ACTIVITY_TYPES:
-            readonly.append("award_mechanism")
-        return readonly
+        return ["code", "fed_by", "award_mechanism"] if obj.code in RULES else ["code", "fed_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Only codes the code feeds may be added: once all are in the catalogue, nothing can be.
+        if not super().has_add_permission(request):
+            return False
+        return ActivityType.objects.filter(code__in=list(RULES)).count() < len(RULES)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ActivityType | None = None) -> bool:
+        # A type the code feeds is never deleted (its learners' metrics and badges would go with
+        # it); a leftover row no rule feeds may be, while nobody has progress in it.
+        if obj is None or obj.code in RULES or not super().has_delete_permission(request, obj):
+            return False
+        return not (
+            UserMetric.objects.filter(activity_type=obj).exists()
+            or UserBadge.objects.filter(badge__activity_type=obj).exists()
+        )
 
     @admin.display(description="Levels", ordering="level_total")
     def level_count(self, activity_type: ActivityType) -> int:
         return activity_type.level_total
+
+    @admin.display(description="Fed by")
+    def fed_by(self, activity_type: ActivityType) -> str:
+        rule = RULES.get(activity_type.code)
+        return rule.fed_by if rule else "No rule feeds this code: its badges can never be earned."
 
     @admin.action(description="Award badges that existing metrics already qualify for", permissions=["change"])
     def award_qualified_badges(self, request: HttpRequest, queryset: QuerySet[ActivityType]) -> None:
@@ -280,59 +191,29 @@ class ActivityTypeAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is Badge:
-            _free_levels_being_moved(formset)
+        if formset.model is not Badge:
+            return super().save_formset(request, form, formset, change)
+        badge_levels_make_room(
+            badge_ids=[
+                level.instance.pk
+                for level in formset.initial_forms
+                if level.instance.pk and (formset._should_delete_form(level) or "level" in level.changed_data)
+            ]
+        )
         super().save_formset(request, form, formset, change)
-
-
-# A level number no real level uses, so that swapped or reused level numbers never collide with
-# the (activity type, level) unique constraint while the formset saves row by row.
-_PARKED_LEVEL_OFFSET = 10_000
-
-
-def _free_levels_being_moved(formset: BadgeInlineFormSet) -> None:
-    """Park existing badges whose level changes or that are deleted on unused level numbers
-    before the formset saves, so that swapping levels 1 and 2 (or giving a deleted level's number
-    to another row) saves cleanly. Runs inside the admin's transaction."""
-    moving = [
-        form.instance.pk
-        for form in formset.initial_forms
-        if form.instance.pk and (formset._should_delete_form(form) or "level" in form.changed_data)
-    ]
-    if moving:
-        Badge.objects.filter(pk__in=moving).update(level=F("level") + _PARKED_LEVEL_OFFSET)
-
-
-def level_holders_chart(activity_type: ActivityType) -> dict:
-    """How many users hold each level of a type, for a bar chart: one grouped query."""
-    rows = list(
-        Badge.objects.filter(activity_type=activity_type)
-        .annotate(holders=Count("user_badges"))
-        .order_by("level")
-        .values("level", "name", "threshold", "holders")
-    )
-    top = max((row["holders"] for row in rows), default=0)
-    bar_height, gap, label_width, bar_area = 22, 8, 260, 420
-    for index, row in enumerate(rows):
-        row["y"] = index * (bar_height + gap)
-        row["text_y"] = row["y"] + 16
-        row["width"] = round(bar_area * row["holders"] / top, 1) if top else 0
-        row["count_x"] = label_width + row["width"] + 6
-    return {
-        "rows": rows,
-        "total": sum(row["holders"] for row in rows),
-        "bar_height": bar_height,
-        "label_width": label_width,
-        "width": label_width + bar_area + 80,
-        "height": max(len(rows) * (bar_height + gap) - gap, bar_height),
-    }
+        for level in formset.forms:
+            if getattr(level, "cleaned_data", None) and not formset._should_delete_form(level) and level.has_changed():
+                for warning in level.learner_preview()["warnings"]:
+                    self.message_user(request, f"Level {level.instance.level}: {warning}", messages.WARNING)
+        return None
 
 
 @admin.register(UserBadge)
 class UserBadgeAdmin(admin.ModelAdmin):
-    """Read-only list of awards; staff may revoke (delete) one, nothing else."""
+    """Badges learners hold: read-only. Staff who may revoke badges revoke them here or from the
+    user's page, with a reason (``services.badges.badge_revoke``, recorded in the audit trail)."""
 
-    list_display = ["user", "badge_name", "activity_type", "level", "achieved_at", "seen_at"]
+    list_display = ["user", "badge_name", "activity_type", "level", "achieved_at", "seen_at", "by_hand", "revoke_link"]
     list_filter = ["badge__activity_type", "badge__level", "achieved_at"]
     search_fields = ["user__username"]
     search_help_text = "Search by username."
@@ -342,12 +223,30 @@ class UserBadgeAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = ["user", "badge", "achieved_at", "seen_at"]
     readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UserBadge]:
+        manual = BadgeAuditEntry.objects.filter(
+            user_id=OuterRef("user_id"), badge_id=OuterRef("badge_id"), action=BadgeAuditEntry.Action.AWARDED
+        )
+        return super().get_queryset(request).annotate(awarded_by_hand=Exists(manual))
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        if self.has_revoke_permission(request):
+            return self.list_display
+        return [name for name in self.list_display if name != "revoke_link"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+        return False  # awards come from activity, or by hand from a user's page (with a reason)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # revoking (with a reason) replaces deleting
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REVOKE_PERMISSION)
 
     @admin.display(description="Badge", ordering="badge__name")
     def badge_name(self, user_badge: UserBadge) -> str:
@@ -360,6 +259,89 @@ class UserBadgeAdmin(admin.ModelAdmin):
     @admin.display(description="Level", ordering="badge__level")
     def level(self, user_badge: UserBadge) -> int:
         return user_badge.badge.level
+
+    @admin.display(description="Awarded by hand", boolean=True)
+    def by_hand(self, user_badge: UserBadge) -> bool:
+        return user_badge.awarded_by_hand
+
+    @admin.display(description="")
+    def revoke_link(self, user_badge: UserBadge) -> str:
+        url = reverse("admin:gamification_userbadge_revoke", args=[user_badge.pk])
+        return format_html('<a href="{}">Revoke…</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="gamification_userbadge_revoke",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _user_page(self, request: HttpRequest, user_id: int) -> str:
+        if request.user.has_perm("gamification.view_user"):
+            return reverse("admin:gamification_user_change", args=[user_id])
+        return reverse("admin:gamification_userbadge_changelist")
+
+    def revoke_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        user_badge = UserBadge.objects.select_related("user", "badge__activity_type").filter(pk=pk).first()
+        if user_badge is None:
+            self.message_user(request, "This badge was already revoked.", messages.WARNING)
+            return HttpResponseRedirect(safe_next_url(request, reverse("admin:gamification_userbadge_changelist")))
+        done_url = safe_next_url(request, self._user_page(request, user_badge.user_id))
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            self._revoke(request, [user_badge], form.cleaned_data["reason"])
+            return HttpResponseRedirect(done_url)
+        return reason_page(
+            request,
+            self,
+            title="Revoke a badge",
+            intro=REVOKE_INTRO,
+            items=[str(user_badge)],
+            form=form,
+            submit_label="Revoke",
+            cancel_url=done_url,
+        )
+
+    @admin.action(description="Revoke selected badges (with a reason)…", permissions=["revoke"])
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[UserBadge]) -> HttpResponse | None:
+        user_badges = list(queryset.select_related("user", "badge__activity_type"))
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._revoke(request, user_badges, form.cleaned_data["reason"])
+            return None
+        return reason_page(
+            request,
+            self,
+            title="Revoke badges",
+            intro=REVOKE_INTRO,
+            items=[str(user_badge) for user_badge in user_badges],
+            form=form,
+            submit_label="Revoke",
+            cancel_url=request.get_full_path(),
+            action="revoke_selected",
+            selected=[user_badge.pk for user_badge in user_badges],
+        )
+
+    def _revoke(self, request: HttpRequest, user_badges: list[UserBadge], reason: str) -> None:
+        revoked = 0
+        for user_badge in user_badges:
+            try:
+                badge_revoke(user_badge=user_badge, reason=reason, revoked_by=request.user)
+            except NotFoundError as error:
+                self.message_user(request, str(error), messages.WARNING)
+                continue
+            revoked += 1
+        if revoked == 1:
+            only = user_badges[0] if len(user_badges) == 1 else None
+            text = f"Revoked {only.badge.name} from {only.user.username}." if only else "Revoked 1 badge."
+        else:
+            text = f"Revoked {revoked} badges."
+        self.message_user(request, f"{text} The reason is in the audit trail.", messages.SUCCESS)
 
 
 @admin.register(UserMetric)
@@ -374,6 +356,29 @@ class UserMetricAdmin(admin.ModelAdmin):
     ordering = ["activity_type_id", "-value", "id"]
     show_full_result_count = False
     fields = ["user", "activity_type", "value", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(BadgeAuditEntry)
+class BadgeAuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail of manual awards and revocations: written by the badge services only."""
+
+    list_display = ["acted_at", "user", "action", "badge_label", "reason", "acted_by"]
+    list_filter = ["action", "acted_at"]
+    search_fields = ["user__username", "acted_by__username", "badge_label", "reason"]
+    search_help_text = "Search by the learner's or the staff member's username, the badge or the reason."
+    list_select_related = ["user", "acted_by"]
+    date_hierarchy = "acted_at"
+    fields = ["acted_at", "user", "action", "badge_label", "badge", "reason", "acted_by"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

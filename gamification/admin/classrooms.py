@@ -1,18 +1,22 @@
 """Admin pages for classrooms (SPEC §7, §8): staff create classrooms and assign teachers and
-students."""
+students, through the classroom services (a student added here has joined a classroom, and the
+invite code's uniqueness is decided by the database when the service writes it)."""
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 
+from gamification.admin.service_errors import ServiceErrorsAdminMixin
 from gamification.models import Classroom, ClassroomMembership, ClassroomRole
 from gamification.services.classrooms import (
-    CLASSROOM_JOINED,
-    invite_code_generate,
+    classroom_create,
+    classroom_member_add,
+    classroom_member_change,
+    classroom_member_remove,
+    classroom_update,
     invite_code_normalize,
 )
-from gamification.services.metrics import one_time_achieve
 
 
 class ClassroomAdminForm(forms.ModelForm):
@@ -27,14 +31,12 @@ class ClassroomAdminForm(forms.ModelForm):
         fields = ("name", "language", "invite_code", "leaderboard_enabled")
 
     def clean_invite_code(self) -> str:
-        code = invite_code_normalize(self.cleaned_data.get("invite_code") or "")
-        if not code:
-            code = invite_code_generate()
-            while Classroom.objects.filter(invite_code=code).exists():
-                code = invite_code_generate()
-        elif Classroom.objects.filter(invite_code=code).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another classroom has this invite code.")
-        return code
+        return invite_code_normalize(self.cleaned_data.get("invite_code") or "")
+
+    def validate_unique(self) -> None:
+        # The invite code's unique constraint decides when the service writes (a blank code is
+        # generated then); the other fields have no uniqueness to check.
+        return None
 
 
 class MembershipInline(admin.TabularInline):
@@ -48,7 +50,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Classroom)
-class ClassroomAdmin(admin.ModelAdmin):
+class ClassroomAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     form = ClassroomAdminForm
     inlines = (MembershipInline,)
     list_display = ("name", "invite_code", "language", "leaderboard_enabled", "teacher_names", "student_count")
@@ -74,19 +76,61 @@ class ClassroomAdmin(admin.ModelAdmin):
     def student_count(self, classroom: Classroom) -> int:
         return classroom.students
 
+    def save_model(self, request: HttpRequest, obj: Classroom, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            classroom_update(
+                classroom=obj,
+                name=data["name"],
+                language=data["language"],
+                invite_code=data["invite_code"],
+                leaderboard_enabled=data["leaderboard_enabled"],
+            )
+            return
+        created = classroom_create(
+            name=data["name"],
+            language_code=data["language"].code,
+            invite_code=data["invite_code"],
+            leaderboard_enabled=data["leaderboard_enabled"],
+        )
+        # The form's instance is what the admin saves the members against and redirects to.
+        obj.pk, obj.invite_code, obj.created_at = created.pk, created.invite_code, created.created_at
+        obj._state.adding, obj._state.db = False, created._state.db
+
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
-        super().save_formset(request, form, formset, change)
-        # A student added by staff has joined a classroom, as with an invite code.
-        for membership in getattr(formset, "new_objects", []):
-            if isinstance(membership, ClassroomMembership) and membership.role == ClassroomRole.STUDENT:
-                one_time_achieve(user=membership.user_id, code=CLASSROOM_JOINED)
+        if formset.model is not ClassroomMembership:
+            return super().save_formset(request, form, formset, change)
+        memberships = formset.save(commit=False)  # validated rows, nothing written yet
+        for membership in formset.deleted_objects:
+            classroom_member_remove(membership=membership)
+        for membership in memberships:
+            if membership.pk is None:
+                classroom_member_add(classroom=form.instance, user=membership.user, role=membership.role)
+            else:
+                classroom_member_change(membership_id=membership.pk, user=membership.user, role=membership.role)
+        return None
 
 
 @admin.register(ClassroomMembership)
-class ClassroomMembershipAdmin(admin.ModelAdmin):
+class ClassroomMembershipAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     list_display = ("classroom", "user", "role", "joined_at")
     list_filter = ("role", "classroom__language")
     search_fields = ("user__username", "classroom__name", "classroom__invite_code")
     autocomplete_fields = ("user", "classroom")
     list_select_related = ("classroom", "user")
     readonly_fields = ("joined_at",)
+
+    def save_model(self, request: HttpRequest, obj: ClassroomMembership, form, change: bool) -> None:
+        if change:
+            saved = classroom_member_change(membership_id=obj.pk, user=obj.user, role=obj.role)
+        else:
+            saved = classroom_member_add(classroom=obj.classroom, user=obj.user, role=obj.role)
+        obj.pk, obj.joined_at = saved.pk, saved.joined_at
+        obj._state.adding, obj._state.db = False, saved._state.db
+
+    def delete_model(self, request: HttpRequest, obj: ClassroomMembership) -> None:
+        classroom_member_remove(membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ClassroomMembership]) -> None:
+        for membership in queryset:
+            classroom_member_remove(membership=membership)

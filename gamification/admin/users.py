@@ -1,20 +1,43 @@
-"""Admin pages for accounts."""
+"""Admin pages for accounts: the profile, the avatar as swatches, and the learner's gamification at
+a glance (badges, metrics, streaks, friends, classrooms, manual awards and revocations), with
+manual awards (``services.badges.badge_award_manual``) from the page or the list."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from gamification.admin.badges import REVOKE_PERMISSION, reason_page
+from gamification.admin.forms import ManualAwardForm
+from gamification.admin.widgets import ColorSwatchSelect
+from gamification.constants import BACKGROUND_COLORS, CHARACTER_COLORS
+from gamification.exceptions import ConflictError
 from gamification.models import User
+from gamification.selectors.user_overview import user_overview
+from gamification.services.badges import badge_award_manual
 from gamification.services.usernames import username_is_taken
-from gamification.services.users import user_create
+from gamification.services.users import user_create, user_delete
 from gamification.validators import username_normalize
+
+AWARD_PERMISSION = "gamification.add_userbadge"
+AWARD_INTRO = (
+    "The badge is awarded now, as if earned; the learner sees it as new. Their progress (metrics) "
+    "stays as it is. The reason is kept in the audit trail with your name and the time."
+)
 
 
 class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        widgets = {
+            "avatar_character_color": ColorSwatchSelect(choices=[(color, color) for color in CHARACTER_COLORS]),
+            "avatar_background_color": ColorSwatchSelect(choices=[(color, color) for color in BACKGROUND_COLORS]),
+        }
 
     def clean_username(self) -> str:
         username = username_normalize(self.cleaned_data["username"])
@@ -56,21 +79,38 @@ class UserCreationAdminForm(AdminUserCreationForm):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
     add_form = UserCreationAdminForm
+    change_form_template = "admin/gamification/user/change_form.html"
     list_display = ("username", "email", "name", "timezone", "is_staff", "is_active", "created_at")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("username", "email", "name")
     ordering = ("username_key",)
-    readonly_fields = ("created_at", "last_login")
+    readonly_fields = ("created_at", "last_login", "avatar_preview")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("username", "name", "timezone")}),
-        ("Avatar", {"fields": ("avatar_image", "avatar_character_color", "avatar_background_color")}),
+        (
+            "Avatar",
+            {"fields": ("avatar_preview", "avatar_image", "avatar_character_color", "avatar_background_color")},
+        ),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "created_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
     )
+    actions = ["award_badge"]
+
+    class Media:
+        css = {"all": ["gamification/admin/users.css"]}
+
+    @admin.display(description="Avatar")
+    def avatar_preview(self, user: User) -> str:
+        return format_html(
+            '<span class="avatar-preview" style="background-color: {}; color: {}">{}</span>',
+            user.avatar_background_color,
+            user.avatar_character_color,
+            user.avatar_image,
+        )
 
     def save_model(self, request, obj, form, change) -> None:
         # New accounts were saved by the creation form's service call.
@@ -79,3 +119,106 @@ class UserAdmin(DjangoUserAdmin):
             changed = [name for name in form.changed_data if name in concrete]
             if changed:
                 obj.save(update_fields=changed)
+
+    # Deleting an account: the sign-up service's counterpart, so former friends' counts follow.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.order_by("pk"):
+            user_delete(user=user)
+
+    def get_deleted_objects(self, objs, request):
+        # The account's badges, metrics, activity log, streaks and friendships go with it (that
+        # is what deleting an account is); their own pages are read-only, which must not make
+        # the deletion impossible.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if self.has_delete_permission(request):
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
+
+    # The learner at a glance -------------------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            context["overview"] = user_overview(user=obj)
+            context["can_award"] = self.has_award_permission(request)
+            context["can_revoke"] = request.user.has_perm(REVOKE_PERMISSION)
+            context["can_view_audit"] = request.user.has_perm("gamification.view_badgeauditentry")
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # Manual awards ----------------------------------------------------------------------------
+
+    def has_award_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(AWARD_PERMISSION)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:user_id>/award-badge/",
+                self.admin_site.admin_view(self.award_badge_view),
+                name="gamification_user_award_badge",
+            ),
+            *super().get_urls(),
+        ]
+
+    def award_badge_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
+        if not self.has_award_permission(request):
+            raise PermissionDenied
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            raise Http404("No such user.")
+        user_page = reverse("admin:gamification_user_change", args=[user.pk])
+        form = ManualAwardForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            self._award(request, [user], form)
+            return HttpResponseRedirect(user_page)
+        return reason_page(
+            request,
+            self,
+            title=f"Award a badge to {user.username}",
+            intro=AWARD_INTRO,
+            items=[str(user)],
+            form=form,
+            submit_label="Award",
+            cancel_url=user_page,
+        )
+
+    @admin.action(description="Award a badge to selected users (with a reason)…", permissions=["award"])
+    def award_badge(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        users = list(queryset.order_by("username_key"))
+        form = ManualAwardForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            self._award(request, users, form)
+            return None
+        return reason_page(
+            request,
+            self,
+            title="Award a badge",
+            intro=AWARD_INTRO,
+            items=[str(user) for user in users],
+            form=form,
+            submit_label="Award",
+            cancel_url=request.get_full_path(),
+            action="award_badge",
+            selected=[user.pk for user in users],
+        )
+
+    def _award(self, request: HttpRequest, users: list[User], form: ManualAwardForm) -> None:
+        badge, reason = form.cleaned_data["badge"], form.cleaned_data["reason"]
+        awarded, already = [], []
+        for user in users:
+            try:
+                badge_award_manual(user=user, badge=badge, reason=reason, awarded_by=request.user)
+            except ConflictError:
+                already.append(user.username)
+                continue
+            awarded.append(user.username)
+        if awarded:
+            self.message_user(
+                request,
+                f"Awarded {badge.name} to {', '.join(awarded)}. The reason is in the audit trail.",
+                messages.SUCCESS,
+            )
+        if already:
+            self.message_user(request, f"Already held by {', '.join(already)}: nothing changed.", messages.WARNING)

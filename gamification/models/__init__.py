@@ -1,5 +1,5 @@
 from gamification.models.activity import ActivityEvent, EventType, FirstOccurrence, PracticeKind
-from gamification.models.badges import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
+from gamification.models.badges import ActivityType, AwardMechanism, Badge, BadgeAuditEntry, UserBadge, UserMetric
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
@@ -12,6 +12,7 @@ __all__ = [
     "ActivityType",
     "AwardMechanism",
     "Badge",
+    "BadgeAuditEntry",
     "Classroom",
     "ClassroomMembership",
     "ClassroomRole",

@@ -80,7 +80,7 @@ class ActivityEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} by {self.user_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.type} by {self.user} at {self.occurred_at:%Y-%m-%d %H:%M} UTC"
 
 
 class FirstOccurrence(models.Model):
@@ -112,4 +112,4 @@ class FirstOccurrence(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.key} by {self.user_id}"
+        return f"first {self.get_kind_display().lower()} {self.key!r} by {self.user}"

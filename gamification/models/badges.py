@@ -63,7 +63,8 @@ class Badge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} (level {self.level})"
+        # Lists that show badges load their activity type with them (select_related).
+        return f"{self.name} ({self.activity_type.name}, level {self.level})"
 
     def natural_key(self) -> tuple[str, int]:
         return (*self.activity_type.natural_key(), self.level)
@@ -86,7 +87,7 @@ class UserMetric(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id}/{self.activity_type_id} = {self.value}"
+        return f"{self.user}: {self.value} in {self.activity_type.name}"
 
 
 class UserBadge(models.Model):
@@ -108,4 +109,42 @@ class UserBadge(models.Model):
         indexes = [models.Index(fields=["user", "seen_at"], name="userbadge_user_seen")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} holds {self.badge_id}"
+        return f"{self.user} holds {self.badge}"
+
+
+class BadgeAuditEntry(models.Model):
+    """A badge that staff awarded or revoked by hand: who, when, why (SPEC §7).
+
+    Awards earned through activity are not listed here (their ``UserBadge.achieved_at`` says
+    when); every manual award and every revocation is, through
+    ``gamification.services.badges``. ``badge_label`` keeps the badge's name as it was, so the
+    entry still reads right after the level is renamed or deleted.
+    """
+
+    class Action(models.TextChoices):
+        AWARDED = "awarded", "awarded"
+        REVOKED = "revoked", "revoked"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="badge_audit_entries")
+    badge = models.ForeignKey(Badge, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    badge_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    reason = models.CharField(max_length=500)
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-acted_at", "-id"]
+        verbose_name = "manual award or revocation"
+        verbose_name_plural = "manual awards and revocations"
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="badgeauditentry_reason_not_blank"),
+        ]
+        indexes = [models.Index(fields=["user", "-acted_at"], name="badgeaudit_user_at")]
+
+    def __str__(self) -> str:
+        preposition = "to" if self.action == self.Action.AWARDED else "from"
+        by = self.acted_by or "a deleted account"
+        return f"{by} {self.action} {self.badge_label} {preposition} {self.user} on {self.acted_at:%Y-%m-%d}"

@@ -38,4 +38,4 @@ class ClassroomMembership(models.Model):
         indexes = [models.Index(fields=["user", "role"], name="classroommember_user_role")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} in {self.classroom_id} as {self.role}"
+        return f"{self.user}, {self.role} in {self.classroom.name}"

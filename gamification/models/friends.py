@@ -35,7 +35,7 @@ class FriendRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sender_id} -> {self.receiver_id}"
+        return f"friend request from {self.sender} to {self.receiver}"
 
 
 class Friendship(models.Model):
@@ -98,4 +98,5 @@ class Friendship(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_low_id} & {self.user_high_id}"
+        state = f"ended {self.ended_at:%Y-%m-%d}" if self.ended_at else "active"
+        return f"{self.user_low} and {self.user_high}, friends since {self.created_at:%Y-%m-%d} ({state})"

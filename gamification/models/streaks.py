@@ -20,7 +20,7 @@ class PracticeDay(models.Model):
         indexes = [models.Index(fields=["user", "date"], name="practiceday_user_date")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.language_id} {self.date}: {self.seconds}s"
+        return f"{self.user} practised {self.language_id} for {self.seconds} s on {self.date}"
 
 
 class LanguageStreak(models.Model):
@@ -49,4 +49,4 @@ class LanguageStreak(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.language_id}: {self.length}"
+        return f"{self.user}'s {self.language_id} streak: {self.length} day{'s' if self.length != 1 else ''}"

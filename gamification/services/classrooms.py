@@ -2,11 +2,17 @@
 
 Invite codes are stored upper-case without whitespace and matched after the same normalisation,
 so ``" abcd efgh "`` finds ``ABCDEFGH``. Generated codes use an alphabet without look-alike
-characters (no 0/O, 1/I/L) so that a code read aloud or copied from a whiteboard works.
+characters (no 0/O, 1/I/L) so that a code read aloud or copied from a whiteboard works. The
+unique constraint on the code decides clashes at write time (never a look-up before it): a
+generated code that clashes is replaced, a code staff chose is refused.
+
+Every membership written here, by an invite code or by staff in the admin, goes through
+``classroom_member_add``: a student membership achieves CLASSROOM_JOINED.
 """
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,6 +29,9 @@ INVITE_CODE_LENGTH = 8
 INVITE_CODE_ATTEMPTS = 8
 # Primary keys are 64-bit: a larger id in a URL cannot exist (and SQLite would refuse the query).
 MAX_ID = 2**63 - 1
+INVITE_CODE_TAKEN = "Another classroom has this invite code."
+
+T = TypeVar("T")
 
 
 def invite_code_generate() -> str:
@@ -36,6 +45,43 @@ def invite_code_normalize(raw: str) -> str:
 
 def _is_invite_code_clash(error: IntegrityError) -> bool:
     return is_unique_violation(error, on="invite_code")
+
+
+def _with_invite_code(write: Callable[[str], T], *, chosen: str | None) -> T:
+    """Run ``write(code)``, the INSERT or UPDATE that stores a classroom's invite code, in a
+    savepoint. The unique constraint decides: a ``chosen`` code another classroom holds is a
+    ``ValidationError``; a generated code that clashes is replaced and written again."""
+    for attempt in range(1, INVITE_CODE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return write(chosen or invite_code_generate())
+        except IntegrityError as error:
+            if not _is_invite_code_clash(error):
+                raise
+            if chosen:
+                raise ValidationError({"invite_code": [INVITE_CODE_TAKEN]}) from None
+            if attempt == INVITE_CODE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _invite_code_chosen(raw: str | None) -> str | None:
+    """A code staff typed, normalised; None when blank (a code is generated)."""
+    code = invite_code_normalize(raw or "")
+    if not code:
+        return None
+    if len(code) > Classroom._meta.get_field("invite_code").max_length:
+        raise ValidationError({"invite_code": ["The invite code is too long."]})
+    return code
+
+
+def _name_clean(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": ["A classroom needs a name."]})
+    if len(name) > Classroom._meta.get_field("name").max_length:
+        raise ValidationError({"name": ["The name is too long."]})
+    return name
 
 
 def _language(code: str) -> Language:
@@ -77,32 +123,51 @@ def _add_teachers(*, classroom: Classroom, teachers: list[User]) -> int:
     return len(new)
 
 
-def classroom_create(*, name: str, language_code: str, teacher_usernames: Iterable[str] = ()) -> Classroom:
-    """Create a classroom with a unique random invite code and its teachers.
+def classroom_create(
+    *,
+    name: str,
+    language_code: str,
+    teacher_usernames: Iterable[str] = (),
+    invite_code: str | None = None,
+    leaderboard_enabled: bool = False,
+) -> Classroom:
+    """Create a classroom with its invite code and its teachers.
 
-    Unknown language or teacher → ``ValidationError`` and nothing is created. A clash of the
-    generated invite code at insert (another classroom got it first) is retried with a new code.
+    ``invite_code``: the code staff chose (normalised), or blank/None for a random one. Unknown
+    language or teacher, or a chosen code another classroom holds → ``ValidationError`` and
+    nothing is created. A clash of a generated code at insert is retried with a new code.
     """
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": ["A classroom needs a name."]})
-    if len(name) > Classroom._meta.get_field("name").max_length:
-        raise ValidationError({"name": ["The name is too long."]})
+    name = _name_clean(name)
+    chosen = _invite_code_chosen(invite_code)
     language = _language(language_code)
     teachers = _users_by_username(teacher_usernames)
+
+    def insert(code: str) -> Classroom:
+        return Classroom.objects.create(
+            name=name, language=language, invite_code=code, leaderboard_enabled=leaderboard_enabled
+        )
+
     with transaction.atomic():
-        for attempt in range(1, INVITE_CODE_ATTEMPTS + 1):
-            try:
-                with transaction.atomic():
-                    classroom = Classroom.objects.create(
-                        name=name, language=language, invite_code=invite_code_generate()
-                    )
-                break
-            except IntegrityError as error:
-                if attempt == INVITE_CODE_ATTEMPTS or not _is_invite_code_clash(error):
-                    raise
+        classroom = _with_invite_code(insert, chosen=chosen)
         _add_teachers(classroom=classroom, teachers=teachers)
     return classroom
+
+
+def classroom_update(
+    *, classroom: Classroom, name: str, language: Language, invite_code: str | None, leaderboard_enabled: bool
+) -> Classroom:
+    """Staff's edit of a classroom. A blank ``invite_code`` gets a new random code; a chosen code
+    another classroom holds → ``ValidationError`` and nothing changes."""
+    name = _name_clean(name)
+    chosen = _invite_code_chosen(invite_code)
+
+    def update(code: str) -> Classroom:
+        classroom.name, classroom.language, classroom.invite_code = name, language, code
+        classroom.leaderboard_enabled = leaderboard_enabled
+        classroom.save(update_fields=["name", "language", "invite_code", "leaderboard_enabled"])
+        return classroom
+
+    return _with_invite_code(update, chosen=chosen)
 
 
 def classroom_ensure(*, name: str, language_code: str, teacher_usernames: Iterable[str] = ()) -> tuple[Classroom, bool]:
@@ -131,16 +196,56 @@ def classroom_join(*, user: User, invite_code: str) -> Classroom:
     already = ConflictError("You are already a member of this classroom.")
     if ClassroomMembership.objects.filter(classroom=classroom, user=user).exists():
         raise already
+    classroom_member_add(classroom=classroom, user=user, role=ClassroomRole.STUDENT, already=already)
+    return classroom
+
+
+def classroom_member_add(
+    *, classroom: Classroom, user: User, role: str, already: ConflictError | None = None
+) -> ClassroomMembership:
+    """Make ``user`` a member of ``classroom`` (a student or a teacher); a student has joined a
+    classroom (CLASSROOM_JOINED), also when staff add them.
+
+    Already a member → ``already`` (default: a ``ConflictError`` naming the user), decided by the
+    (classroom, user) unique constraint, so two concurrent adds leave one row.
+    """
     with transaction.atomic():
         try:
             with transaction.atomic():
-                ClassroomMembership.objects.create(classroom=classroom, user=user, role=ClassroomRole.STUDENT)
+                membership = ClassroomMembership.objects.create(classroom=classroom, user=user, role=role)
         except IntegrityError as error:
             if not is_unique_violation(error):
                 raise
-            raise already from None
-        one_time_achieve(user=user, code=CLASSROOM_JOINED)
-    return classroom
+            raise already or ConflictError(f"{user.username} is already a member of {classroom.name}.") from None
+        if role == ClassroomRole.STUDENT:
+            one_time_achieve(user=user, code=CLASSROOM_JOINED)
+    return membership
+
+
+def classroom_member_change(*, membership_id: int, user: User, role: str) -> ClassroomMembership:
+    """Staff's edit of a membership: another role (becoming a student is joining the classroom,
+    CLASSROOM_JOINED), or another user (the old membership ends, the new user is added). The
+    stored row is re-read under a lock; gone meanwhile → ``NotFoundError``."""
+    with transaction.atomic():
+        stored = (
+            ClassroomMembership.objects.select_for_update().select_related("classroom").filter(pk=membership_id).first()
+        )
+        if stored is None:
+            raise NotFoundError("This membership no longer exists.")
+        if user.pk != stored.user_id:
+            classroom_member_remove(membership=stored)
+            return classroom_member_add(classroom=stored.classroom, user=user, role=role)
+        if role != stored.role:
+            stored.role = role
+            stored.save(update_fields=["role"])
+            if role == ClassroomRole.STUDENT:
+                one_time_achieve(user=user, code=CLASSROOM_JOINED)
+    return stored
+
+
+def classroom_member_remove(*, membership: ClassroomMembership) -> None:
+    """End a membership. Badges earned in the classroom stay (badges are never taken away)."""
+    ClassroomMembership.objects.filter(pk=membership.pk).delete()
 
 
 def classroom_set_leaderboard(*, classroom_id: int, acting_user: User, enabled: bool) -> Classroom:

@@ -90,16 +90,19 @@ def media_root(settings, tmp_path):
 
 @pytest.mark.django_db
 class TestEditLevels:
-    def test_change_page_lists_levels_with_icon_select_and_preview(self, admin_client, words):
+    def test_change_page_shows_each_level_as_a_card_with_the_learners_preview(self, admin_client, words):
         response = admin_client.get(change_url(words))
 
         assert response.status_code == 200
         html = error_text(response)
         assert html.count('class="badge-icon-select"') >= 5
         assert 'data-icon-url="/static/gamification/badges/translated_words_3.svg"' in html
-        assert 'class="badge-icon-preview"' in html
+        # five levels and the template "Add another level" copies; achieved and not, one icon
+        assert html.count('class="learner-preview"') == 6
+        assert html.count('<img class="learner-badge-icon"') == 12
         assert 'src="/static/gamification/badges/translated_words_1.svg"' in html
-        assert "gamification/admin/badge_icon_preview.js" in html
+        assert "gamification/admin/badge_levels.js" in html
+        assert "badge-icon-preview" not in html and "badge-icon-thumb" not in html  # one preview only
         # the select offers every bundled SVG
         formset = response.context["inline_admin_formsets"][0].formset
         choices = [value for value, _ in formset.forms[0].fields["icon"].choices]
@@ -187,15 +190,19 @@ class TestEditLevels:
         assert response.status_code == 302, error_text(response)
         assert words.badges.get(level=6).name == "Lexicon Legend"
 
-    def test_deleting_a_level_users_hold_is_refused(self, admin_client, words):
+    def test_a_level_users_hold_offers_no_delete_box_and_stays(self, admin_client, words):
         UserBadge.objects.create(user=UserFactory(), badge=words.badges.get(level=5), achieved_at=timezone.now())
-        data = form_data(admin_client, change_url(words))
-        data[f"badges-{inline_index(words, 5)}-DELETE"] = "on"
+        page = admin_client.get(change_url(words))
+        index = inline_index(words, 5)
+        delete_box = page.context["inline_admin_formsets"][0].formset.forms[index].fields["DELETE"]
+        assert delete_box.disabled and "Held by 1 user." in delete_box.help_text
+        assert "held by 1 user" in error_text(page)
 
+        data = form_data(admin_client, change_url(words))
+        data[f"badges-{index}-DELETE"] = "on"  # sent anyway: a disabled field keeps its value
         response = admin_client.post(change_url(words), data)
 
-        assert response.status_code == 200
-        assert "Level 5 (Polyglot Machine) is held by 1 user(s) and cannot be deleted" in error_text(response)
+        assert response.status_code == 302, error_text(response)
         assert words.badges.count() == 5
 
     def test_deleting_a_level_nobody_holds(self, admin_client, words):
@@ -266,7 +273,6 @@ class TestOneTimeAndMechanism:
             "code": "PROFILE_CUSTOMISED",
             "name": "Self Portrait",
             "description": "",
-            "award_mechanism": "ONE_TIME",
             "badges-TOTAL_FORMS": 1,
             "badges-INITIAL_FORMS": 0,
             "badges-MIN_NUM_FORMS": 0,
@@ -281,19 +287,28 @@ class TestOneTimeAndMechanism:
         data.update(overrides)
         return data
 
-    def test_re_adding_a_known_type_with_the_wrong_mechanism_is_refused(self, admin_client):
+    def test_add_is_not_offered_once_every_known_code_is_in_the_catalogue(self, admin_client):
+        changelist = admin_client.get(CHANGELIST)
+
+        assert changelist.context["has_add_permission"] is False
+        assert f"{CHANGELIST}add/" not in error_text(changelist)
+        assert admin_client.get(f"{CHANGELIST}add/").status_code == 403
+
+    def test_add_offers_only_the_missing_known_codes(self, admin_client):
+        ActivityType.objects.filter(code="PROFILE_CUSTOMISED").delete()
+
+        response = admin_client.get(f"{CHANGELIST}add/")
+
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert [code for code, _ in form.fields["code"].choices] == ["PROFILE_CUSTOMISED"]
+        assert "award_mechanism" not in form.fields  # the rule decides it
+        assert "the first change of one&#x27;s avatar" in error_text(response)
+
+    def test_re_adding_a_known_type_takes_the_mechanism_of_its_rule(self, admin_client):
         ActivityType.objects.filter(code="PROFILE_CUSTOMISED").delete()
 
         response = admin_client.post(f"{CHANGELIST}add/", self._add_data(award_mechanism="COUNTER"))
-
-        assert response.status_code == 200
-        assert "PROFILE_CUSTOMISED is fed as one time" in error_text(response)
-        assert not ActivityType.objects.filter(code="PROFILE_CUSTOMISED").exists()
-
-    def test_re_adding_a_known_type(self, admin_client):
-        ActivityType.objects.filter(code="PROFILE_CUSTOMISED").delete()
-
-        response = admin_client.post(f"{CHANGELIST}add/", self._add_data(code="profile_customised"))
 
         assert response.status_code == 302, error_text(response)
         created = ActivityType.objects.get(code="PROFILE_CUSTOMISED")
@@ -301,11 +316,43 @@ class TestOneTimeAndMechanism:
         assert created.badges.get().name == "Face of the Class"
 
     def test_adding_a_code_no_rule_feeds_is_refused(self, admin_client):
+        ActivityType.objects.filter(code="PROFILE_CUSTOMISED").delete()
+
         response = admin_client.post(f"{CHANGELIST}add/", self._add_data(code="DANCE_MOVES"))
 
         assert response.status_code == 200
-        assert "No rule feeds this code" in error_text(response)
+        assert "Select a valid choice" in error_text(response)
         assert not ActivityType.objects.filter(code="DANCE_MOVES").exists()
+
+    def test_a_second_badge_on_a_new_one_time_type_is_refused_on_the_second_card(self, admin_client):
+        ActivityType.objects.filter(code="PROFILE_CUSTOMISED").delete()
+        data = self._add_data(**{"badges-TOTAL_FORMS": 2})
+        data.update(
+            {
+                "badges-1-level": 2,
+                "badges-1-name": "Portrait Gallery",
+                "badges-1-threshold": 2,
+                "badges-1-unachieved_description": "Customise twice.",
+                "badges-1-achieved_description": "Twice!",
+                "badges-1-icon": "profile_customised_1",
+            }
+        )
+
+        response = admin_client.post(f"{CHANGELIST}add/", data)
+
+        assert response.status_code == 200
+        forms = response.context["inline_admin_formsets"][0].formset.forms
+        assert forms[0].errors == {}
+        assert forms[1].non_field_errors() == [
+            "A one-time activity type has exactly one badge; this form would leave 2."
+        ]
+        assert not ActivityType.objects.filter(code="PROFILE_CUSTOMISED").exists()
+
+    def test_known_types_cannot_be_deleted(self, admin_client, words):
+        changelist = admin_client.get(CHANGELIST)
+
+        assert "delete_selected" not in changelist.context["action_form"].fields["action"].choices.__str__()
+        assert admin_client.get(f"{change_url(words)[: -len('change/')]}delete/").status_code == 403
 
 
 @pytest.mark.django_db
@@ -604,7 +651,7 @@ class TestUserBadgeAndMetricAdmin:
         assert [row.user.username for row in by_name.context["cl"].result_list] == ["alice_reads"]
         assert [row.user.username for row in by_type.context["cl"].result_list] == ["bob_reads"]
 
-    def test_staff_may_revoke_a_user_badge_but_not_edit_or_add(self, admin_client, words):
+    def test_user_badges_cannot_be_added_edited_or_deleted_without_a_reason(self, admin_client, words):
         award = UserBadge.objects.create(
             user=UserFactory(), badge=words.badges.get(level=1), achieved_at=timezone.now()
         )
@@ -612,10 +659,8 @@ class TestUserBadgeAndMetricAdmin:
 
         assert admin_client.get("/admin/gamification/userbadge/add/").status_code == 403
         assert admin_client.post(f"{url}change/", {"seen_at_0": "2020-01-01"}).status_code == 403
-        response = admin_client.post(f"{url}delete/", {"post": "yes"})
-
-        assert response.status_code == 302
-        assert not UserBadge.objects.filter(pk=award.pk).exists()
+        assert admin_client.post(f"{url}delete/", {"post": "yes"}).status_code == 403
+        assert UserBadge.objects.filter(pk=award.pk).exists()
 
     def test_metrics_are_read_only(self, admin_client, words):
         learner = UserFactory(username="metric_owner")
