@@ -47,6 +47,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str | None]]]] = [
 ]
 
 
+# Other apps, under the name of what staff do there.
+APP_NAMES = {"axes": "Login lockouts (Axes)", "waffle": "Feature flags"}
+
+
 class ZeeguuAdminSite(admin.AdminSite):
     site_header = "Zeeguu gamification"
     site_title = "Zeeguu gamification admin"
@@ -59,7 +63,7 @@ class ZeeguuAdminSite(admin.AdminSite):
         app_list = super().get_app_list(request, app_label)
         ours = next((app for app in app_list if app["app_label"] == APP_LABEL), None)
         if ours is None:
-            return app_list
+            return [{**app, "name": APP_NAMES.get(app["app_label"], app["name"])} for app in app_list]
         by_name = {model["object_name"]: model for model in ours["models"]}
         main, diagnostics = [], []
         for title, entries in SECTIONS:
@@ -74,7 +78,7 @@ class ZeeguuAdminSite(admin.AdminSite):
                 (diagnostics if title.startswith("Diagnostics") else main).append(section)
         if by_name:  # registered but not placed in a section yet: listed, never hidden
             main.append({**ours, "name": "More", "models": sorted(by_name.values(), key=lambda model: model["name"])})
-        others = [app for app in app_list if app is not ours]
+        others = [{**app, "name": APP_NAMES.get(app["app_label"], app["name"])} for app in app_list if app is not ours]
         # This app's sections first, then the other apps as Django lists them, diagnostics last.
         return main + others + diagnostics
 

@@ -98,7 +98,7 @@ class BadgeInline(admin.StackedInline):
     verbose_name = "level"
     verbose_name_plural = "levels"
     fieldsets = [
-        (None, {"fields": [("level", "threshold"), "name"]}),
+        (None, {"fields": ["level", "threshold", "name"]}),
         ("What learners read", {"fields": ["unachieved_description", "achieved_description"]}),
         ("Icon", {"fields": ["icon", "icon_upload"]}),
     ]

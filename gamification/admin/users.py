@@ -34,10 +34,17 @@ class UserChangeAdminForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
-        widgets = {
-            "avatar_character_color": ColorSwatchSelect(choices=[(color, color) for color in CHARACTER_COLORS]),
-            "avatar_background_color": ColorSwatchSelect(choices=[(color, color) for color in BACKGROUND_COLORS]),
-        }
+        widgets = {"avatar_character_color": ColorSwatchSelect, "avatar_background_color": ColorSwatchSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The model's choices, without the blank "---------" a select would offer.
+        for name, colors in (
+            ("avatar_character_color", CHARACTER_COLORS),
+            ("avatar_background_color", BACKGROUND_COLORS),
+        ):
+            if name in self.fields:
+                self.fields[name].choices = [(color, color) for color in colors]
 
     def clean_username(self) -> str:
         username = username_normalize(self.cleaned_data["username"])

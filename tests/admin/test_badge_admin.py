@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from gamification.admin.badges import level_holders_chart
+from gamification.admin.charts import level_holders_chart
 from gamification.models import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
 from tests.factories import UserFactory
 
@@ -629,7 +629,7 @@ class TestLevelChart:
 
         rows = level_holders_chart(words)["rows"]
 
-        assert [row["width"] for row in rows] == [420, 0, 210, 0, 0]
+        assert [row["percent"] for row in rows] == [100, 0, 50, 0, 0]
 
     def test_chart_is_one_query(self, words, django_assert_num_queries):
         with django_assert_num_queries(1):
@@ -727,3 +727,150 @@ class TestBadgeEditors:
 
         assert response.status_code == 302
         assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+class TestLearnerPreview:
+    def test_preview_shows_the_icon_name_texts_and_threshold_of_each_level(self, admin_client, words):
+        response = admin_client.get(change_url(words))
+
+        forms = response.context["inline_admin_formsets"][0].formset.forms
+        preview = forms[inline_index(words, 2)].learner_preview()
+        assert preview == {
+            "name": "Translation Enthusiast",
+            "threshold": 100,
+            "unachieved": "Translate 100 unique words while reading.",
+            "achieved": "You translated 100 unique words!",
+            "icon_url": "/static/gamification/badges/translated_words_2.svg",
+            "upload_url": "",
+            "icon_source": "the bundled icon translated_words_2",
+            "warnings": [],
+        }
+
+    def test_the_preview_shows_the_upload_learners_see_not_the_bundled_icon(self, admin_client, words, media_root):
+        from gamification.services.badge_icons import badge_icon_clean
+
+        badge = words.badges.get(level=1)
+        badge.icon_upload = badge_icon_clean(SimpleUploadedFile("mine.png", image_bytes("PNG"), "image/png"))
+        badge.save(update_fields=["icon_upload"])
+
+        response = admin_client.get(change_url(words))
+
+        preview = response.context["inline_admin_formsets"][0].formset.forms[0].learner_preview()
+        assert preview["icon_url"] == badge.icon_upload.url == preview["upload_url"]
+        assert preview["icon_source"] == "the uploaded image"
+        html = error_text(response).split('id="badges-0"')[1].split('id="badges-1"')[0]
+        assert html.count(f'src="{badge.icon_upload.url}"') == 2  # achieved and not: the same icon
+        assert "translated_words_1.svg" not in html.split('class="learner-preview"')[1]
+
+    @pytest.mark.parametrize(
+        ("text", "threshold", "flagged"),
+        [
+            ("Translate 100 unique words.", 100, False),
+            ("Translate 2,500 words.", 2500, False),
+            ("Keep a 7-day streak.", 7, False),
+            ("Join your first classroom.", 1, False),
+            ("Translate 100 unique words.", 80, True),
+            ("Read 1,000 articles in 30 days.", 500, True),
+        ],
+    )
+    def test_descriptions_naming_another_number_are_flagged(self, text, threshold, flagged):
+        from gamification.admin.forms import description_number_mismatches
+
+        warnings = description_number_mismatches(threshold=threshold, descriptions=[("achieved", text)])
+
+        assert bool(warnings) is flagged
+        if flagged:
+            assert warnings[0].endswith(f"but the threshold is {threshold}.")
+
+    def test_saving_a_threshold_the_texts_contradict_warns_after_the_save(self, admin_client, words):
+        data = form_data(admin_client, change_url(words))
+        data[f"badges-{inline_index(words, 2)}-threshold"] = 80
+
+        response = admin_client.post(change_url(words), data, follow=True)
+
+        assert words.badges.get(level=2).threshold == 80
+        warnings = [str(message) for message in response.context["messages"] if message.level_tag == "warning"]
+        assert warnings == [
+            "Level 2: The not achieved text names 100, but the threshold is 80.",
+            "Level 2: The achieved text names 100, but the threshold is 80.",
+        ]
+
+    def test_a_threshold_error_sits_on_its_level_and_field(self, admin_client, words):
+        data = form_data(admin_client, change_url(words))
+        data[f"badges-{inline_index(words, 3)}-threshold"] = 50
+
+        response = admin_client.post(change_url(words), data)
+
+        forms = response.context["inline_admin_formsets"][0].formset.forms
+        assert list(forms[inline_index(words, 3)].errors) == ["threshold"]
+        assert [form.errors for index, form in enumerate(forms) if index != inline_index(words, 3)] == [{}] * 4
+        html = error_text(response)
+        assert html.count("badge-level has_original has-errors") == 1
+
+
+@pytest.mark.django_db
+class TestWhatEachGroupIsOffered:
+    @pytest.fixture
+    def editor_client(self, db):
+        editor = UserFactory(is_staff=True)
+        editor.groups.add(Group.objects.get(name="Badge editors"))
+        client = Client()
+        client.force_login(editor)
+        return client
+
+    def test_a_badge_editor_is_offered_only_badge_work(self, editor_client, words):
+        index = editor_client.get("/admin/")
+        changelist = editor_client.get(CHANGELIST)
+        change = editor_client.get(change_url(words))
+
+        assert [
+            (app["name"], [model["object_name"] for model in app["models"]]) for app in index.context["app_list"]
+        ] == [("Badges", ["ActivityType"])]
+        actions = [name for name, _ in changelist.context["action_form"].fields["action"].choices]
+        assert actions == ["", "award_qualified_badges"]
+        assert change.context["has_delete_permission"] is False
+        assert "revoke" not in error_text(change).lower()
+
+    def test_a_badge_editor_may_delete_a_level_nobody_holds(self, editor_client, words):
+        data = form_data(editor_client, change_url(words))
+        data[f"badges-{inline_index(words, 5)}-DELETE"] = "on"
+
+        response = editor_client.post(change_url(words), data)
+
+        assert response.status_code == 302, error_text(response)
+        assert words.badges.count() == 4
+
+    def test_a_badge_editor_runs_the_award_action_to_its_end(self, editor_client, words):
+        learner = UserFactory()
+        UserMetric.objects.create(user=learner, activity_type=words, value=10)
+
+        response = editor_client.post(
+            CHANGELIST, {"action": "award_qualified_badges", "_selected_action": [words.pk]}, follow=True
+        )
+
+        assert response.status_code == 200
+        assert "Awarded 1 badge" in error_text(response)
+
+    def test_a_leftover_type_no_rule_feeds_can_be_deleted_while_nobody_has_progress(self, admin_client):
+        leftover = ActivityType.objects.create(code="OLD_THING", name="Old", award_mechanism="COUNTER")
+        url = f"{CHANGELIST}{leftover.pk}/delete/"
+
+        assert admin_client.get(change_url(leftover)).context["has_delete_permission"] is True
+        UserMetric.objects.create(user=UserFactory(), activity_type=leftover, value=1)
+        assert admin_client.get(url).status_code == 403
+        UserMetric.objects.all().delete()
+        assert admin_client.post(url, {"post": "yes"}).status_code == 302
+        assert not ActivityType.objects.filter(code="OLD_THING").exists()
+
+    def test_the_held_level_refusal_points_revokers_to_revoking_and_others_to_someone_who_may(self, words):
+        from gamification.admin.forms import BadgeInlineFormSet
+
+        formset = BadgeInlineFormSet.__new__(BadgeInlineFormSet)
+        formset.held_badges_url = "/admin/gamification/userbadge/"
+        with_link = formset._with_revoke_hint("Held.", 7)
+        formset.held_badges_url = None
+        without = formset._with_revoke_hint("Held.", 7)
+
+        assert 'href="/admin/gamification/userbadge/?badge__id__exact=7"' in with_link
+        assert "href" not in without and "Staff who may revoke badges" in without

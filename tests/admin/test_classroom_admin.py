@@ -95,3 +95,53 @@ def test_membership_changelist_searches_by_username(staff_client):
 
     assert response.status_code == 200
     assert [m.user.username for m in response.context["cl"].result_list] == ["search_me"]
+
+
+def test_a_refused_invite_code_keeps_what_staff_typed_and_saves_nothing(staff_client):
+    ClassroomFactory(invite_code="TAKEN234")
+    student = UserFactory()
+
+    response = staff_client.post(
+        "/admin/gamification/classroom/add/",
+        {"name": "Typed name", "language": "de", "invite_code": "taken 234", **inline_management(1),
+         "memberships-0-user": str(student.pk), "memberships-0-role": "student"},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors == {"invite_code": ["Another classroom has this invite code."]}
+    assert form["name"].value() == "Typed name"
+    assert not Classroom.objects.filter(name="Typed name").exists()
+    assert not ClassroomMembership.objects.filter(user=student).exists()
+    assert not UserBadge.objects.filter(user=student).exists()
+
+
+def test_changing_a_teacher_into_a_student_in_the_admin_joins_the_classroom(staff_client):
+    classroom = ClassroomFactory(name="Roles", invite_code="ROLES234")
+    membership = MembershipFactory(classroom=classroom, role="teacher")
+    url = f"/admin/gamification/classroom/{classroom.pk}/change/"
+
+    response = staff_client.post(
+        url,
+        {"name": "Roles", "language": "de", "invite_code": "ROLES234",
+         "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1", "memberships-MIN_NUM_FORMS": "0",
+         "memberships-MAX_NUM_FORMS": "1000", "memberships-0-id": str(membership.pk),
+         "memberships-0-classroom": str(classroom.pk), "memberships-0-user": str(membership.user_id),
+         "memberships-0-role": "student"},
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content[:3000]
+    assert ClassroomMembership.objects.get(pk=membership.pk).role == "student"
+    assert UserBadge.objects.filter(user_id=membership.user_id, badge__activity_type__code="CLASSROOM_JOINED").exists()
+
+
+def test_a_student_added_on_the_membership_page_joins_the_classroom(staff_client):
+    classroom, student = ClassroomFactory(), UserFactory()
+
+    response = staff_client.post(
+        "/admin/gamification/classroommembership/add/",
+        {"classroom": str(classroom.pk), "user": str(student.pk), "role": "student"},
+    )
+
+    assert response.status_code == 302, response.content[:3000]
+    assert UserBadge.objects.filter(user=student, badge__activity_type__code="CLASSROOM_JOINED").exists()

@@ -361,7 +361,7 @@ def test_icon_missing_from_the_production_manifest_is_null_not_a_500(user, auth_
 
 @pytest.mark.django_db
 def test_every_catalogue_badge_has_a_bundled_icon_file():
-    from gamification.admin.badges import bundled_icon_names
+    from gamification.admin.forms import bundled_icon_names
 
     names = set(bundled_icon_names())
 

@@ -2,6 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gamification.models import ActivityEvent, Classroom, Friendship, User, UserBadge
+from tests.conftest import client_for
+from tests.factories import UserFactory
 
 
 def counts() -> tuple[int, ...]:
@@ -36,3 +38,15 @@ def test_seed_demo_refuses_to_run_without_debug(settings):
     with pytest.raises(CommandError, match="DEBUG=1"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_learners_see_the_gamification_features(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", password="demo-password-1")
+
+    for username in ("ada", "bruno", "chen", "dora", "emil"):
+        me = client_for(User.objects.get(username=username)).get("/api/me/").json()
+        assert me["features"] == {"gamification": True}, username
+    other = UserFactory()
+    assert client_for(other).get("/api/me/").json()["features"] == {"gamification": False}

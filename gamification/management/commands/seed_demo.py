@@ -1,4 +1,5 @@
-"""Demo data for a local site: a staff login and a few learners. Safe to run again."""
+"""Demo data for a local site: a staff login and a few learners with the gamification flag on.
+Safe to run again."""
 
 import datetime as dt
 import secrets
@@ -11,8 +12,9 @@ from django.utils import timezone
 from gamification.exceptions import ConflictError
 from gamification.models import Classroom, ClassroomMembership, User
 from gamification.selectors.relationships import are_friends
-from gamification.services.classrooms import classroom_ensure, classroom_join
+from gamification.services.classrooms import classroom_ensure, classroom_join, classroom_set_leaderboard
 from gamification.services.events import events_record
+from gamification.services.features import feature_flag_enable_for_users
 from gamification.services.friends import friend_request_accept, friend_request_send
 from gamification.services.users import user_create
 
@@ -56,13 +58,15 @@ class Command(BaseCommand):
             learners = {
                 user.username: user for user in User.objects.filter(username__in=[row[3] for row in DEMO_LEARNERS])
             }
+            # The demo shows the product: friends, streaks and badges are on for its learners.
+            feature_flag_enable_for_users(users=learners.values())
             self._befriend(learners)
             self._record_activity(learners)
             classroom = self._classroom(staff, learners)
 
         self.stdout.write("")
         self.stdout.write(
-            f"Demo: {len(learners)} learners with friendships and two weeks of activity; classroom"
+            f"Demo: {len(learners)} learners (gamification flag on) with friendships and two weeks of activity; classroom"
             f" '{classroom.name}' (invite code {classroom.invite_code}, leaderboard on, teacher: admin)."
         )
 
@@ -118,7 +122,4 @@ class Command(BaseCommand):
         for username in ("ada", "bruno", "chen"):
             if not ClassroomMembership.objects.filter(classroom=classroom, user=learners[username]).exists():
                 classroom_join(user=learners[username], invite_code=classroom.invite_code)
-        if not classroom.leaderboard_enabled:
-            classroom.leaderboard_enabled = True
-            classroom.save(update_fields=["leaderboard_enabled"])
-        return classroom
+        return classroom_set_leaderboard(classroom_id=classroom.pk, acting_user=staff, enabled=True)
