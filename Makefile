@@ -12,7 +12,7 @@ PORT ?= 8000
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/zeeguu
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-mariadb lint install system-deps mariadb-up demo bench clean
+.PHONY: run test test-sqlite test-mariadb lint install system-deps browser-deps mariadb-up demo bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(MAKE) --no-print-directory system-deps
@@ -31,6 +31,16 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; \
 	fi
 
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright (Playwright's own
+# browser download is not used); install it when it is missing.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "Installing chromium (needed by the browser tests of the admin)..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py loaddata default_badges
@@ -45,7 +55,7 @@ test: install
 	echo "Summary: SQLite $$([ $$sqlite = 0 ] && echo passed || echo FAILED), MariaDB $$([ $$mariadb = 0 ] && echo passed-or-skipped || echo FAILED)"; \
 	[ $$sqlite = 0 ] && [ $$mariadb = 0 ]
 
-test-sqlite: install
+test-sqlite: install browser-deps
 	@echo "=== Test suite on SQLite ==="
 	@start=$$(date +%s); \
 	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS); status=$$?; \
@@ -74,4 +84,4 @@ demo: install
 	DEBUG=1 $(PY) manage.py seed_demo
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache test-results

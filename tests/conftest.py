@@ -81,9 +81,18 @@ def pytest_collection_modifyitems(config, items):
     skip_servers = pytest.mark.skip(reason="starts its own MariaDB, Redis and gunicorn: runs in the SQLite pass only")
     missing = missing_binaries()
     no_binaries = pytest.mark.skip(reason=f"not installed here: {', '.join(missing)} (needed to start private servers)")
+    # Browser tests drive the admin through a live server: the SQLite pass is enough.
+    skip_browser = pytest.mark.skip(reason="drives the admin in Chromium: runs in the SQLite pass only")
+    no_chromium = pytest.mark.skip(reason="Chromium is not installed at /usr/bin/chromium (`make test` installs it)")
+    chromium_missing = not os.path.exists(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     for item in items:
         if "mariadb" in item.keywords and not on_mariadb:
             item.add_marker(skip_mariadb)
+        if "browser" in item.keywords:
+            if on_mariadb:
+                item.add_marker(skip_browser)
+            elif chromium_missing:
+                item.add_marker(no_chromium)
         if "servers" in item.keywords:
             if on_mariadb:
                 item.add_marker(skip_servers)

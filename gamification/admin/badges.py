@@ -110,6 +110,9 @@ class BadgeInline(admin.StackedInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Badge]:
         return super().get_queryset(request).annotate(holders=Count("user_badges"))
 
+    def get_extra(self, request: HttpRequest, obj: ActivityType | None = None, **kwargs) -> int:
+        return 1 if obj is None else 0  # a new type starts with its first level
+
     def get_max_num(self, request: HttpRequest, obj: ActivityType | None = None, **kwargs) -> int | None:
         if obj is not None and obj.award_mechanism == AwardMechanism.ONE_TIME:
             return 1
