@@ -31,7 +31,7 @@ class FriendshipStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Friendship)
 class FriendshipAdmin(admin.ModelAdmin):
-    list_display = ("id", "user_low", "user_high", "created_at", "ended_at", "is_active", "streak_length")
+    list_display = ("__str__", "user_low", "user_high", "created_at", "ended_at", "is_active", "streak_length")
     list_filter = (FriendshipStatusFilter, "created_at", "ended_at")
     list_select_related = ("user_low", "user_high")
     search_fields = ("user_low__username", "user_high__username")
@@ -80,7 +80,7 @@ class FriendshipAdmin(admin.ModelAdmin):
 
 @admin.register(FriendRequest)
 class FriendRequestAdmin(admin.ModelAdmin):
-    list_display = ("id", "sender", "receiver", "created_at")
+    list_display = ("__str__", "sender", "receiver", "created_at")
     list_filter = ("created_at",)
     list_select_related = ("sender", "receiver")
     search_fields = ("sender__username", "receiver__username")

@@ -3,9 +3,11 @@ a glance (badges, metrics, streaks, friends, classrooms, manual awards and revoc
 manual awards (``services.badges.badge_award_manual``) from the page or the list."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import router
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -136,13 +138,25 @@ class UserAdmin(DjangoUserAdmin):
             user_delete(user=user)
 
     def get_deleted_objects(self, objs, request):
-        # The account's badges, metrics, activity log, streaks and friendships go with it (that
-        # is what deleting an account is); their own pages are read-only, which must not make
-        # the deletion impossible.
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if self.has_delete_permission(request):
-            perms_needed = set()
-        return deleted, counts, perms_needed, protected
+        """What deleting these accounts removes, as the accounts and a count per kind of row
+        rather than Django's list of every row (a learner's activity log alone may hold thousands). The account's
+        badges, metrics, activity and friendships go with it, which is what deleting an account
+        is: their own read-only pages do not make the deletion impossible."""
+        collector = NestedObjects(using=router.db_for_write(User))
+        collector.collect(objs)
+        counts = {
+            model._meta.verbose_name_plural: len(rows)
+            for model, rows in collector.model_objs.items()
+            if rows and model is not User
+        }
+        to_delete = [
+            format_html('User: <a href="{}">{}</a>', reverse("admin:gamification_user_change", args=[user.pk]), user)
+            for user in objs
+        ]
+        model_count = {User._meta.verbose_name_plural: len(to_delete), **counts}  # the page's summary
+        perms_needed = set() if self.has_delete_permission(request) else {User._meta.verbose_name}
+        protected = [str(obj) for obj in collector.protected]
+        return to_delete, model_count, perms_needed, protected
 
     # The learner at a glance -------------------------------------------------------------------
 

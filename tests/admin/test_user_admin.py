@@ -57,7 +57,7 @@ import datetime as dt  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from gamification.models import ActivityType, BadgeAuditEntry, LanguageStreak, UserBadge, UserMetric  # noqa: E402
-from tests.factories import MembershipFactory, make_friends  # noqa: E402
+from tests.factories import EventFactory, MembershipFactory, make_friends  # noqa: E402
 
 
 def user_page(client, user):
@@ -231,8 +231,14 @@ def test_deleting_an_account_goes_through_the_service_and_friends_counts_follow(
     give(leaving, "TRANSLATED_WORDS", 1)
     assert UserMetric.objects.get(user=staying, activity_type__code="FRIENDS").value == 1
 
+    for _ in range(30):
+        EventFactory(user=leaving, type="practice", kind="reading", duration_seconds=60)
+
     confirm = staff_client.get(f"/admin/gamification/user/{leaving.pk}/delete/")
     assert confirm.status_code == 200 and not confirm.context["perms_lacking"]
+    html = confirm.content.decode()
+    assert "<li>Activity events: 30</li>" in html and "<li>User badges: 2</li>" in html
+    assert "practice by" not in html  # a count, not one line per row of the activity log
     response = staff_client.post(f"/admin/gamification/user/{leaving.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
