@@ -5,6 +5,8 @@ A fixed number of queries whatever the number of badges, friends or classrooms.
 
 from dataclasses import dataclass
 
+from django.db.models import Exists, OuterRef
+
 from gamification.models import BadgeAuditEntry, User, UserBadge, UserMetric
 from gamification.selectors.classrooms import ClassroomOfUser, classrooms_of_user
 from gamification.selectors.friends import friends_of
@@ -16,7 +18,7 @@ AUDIT_ENTRIES_SHOWN = 50
 
 @dataclass(frozen=True)
 class UserOverview:
-    badges: list[UserBadge]  # newest first, each with its badge and activity type
+    badges: list[UserBadge]  # newest first, with badge and activity type, and ``awarded_by_hand``
     metrics: list[UserMetric]  # in catalogue order, each with its activity type
     streaks: list[LanguageStreakRow]
     friends: list[User]  # each with ``friends_since`` and ``friend_streak``
@@ -26,8 +28,14 @@ class UserOverview:
 
 
 def user_overview(*, user: User) -> UserOverview:
+    by_hand = BadgeAuditEntry.objects.filter(
+        user_id=OuterRef("user_id"), badge_id=OuterRef("badge_id"), action=BadgeAuditEntry.Action.AWARDED
+    )
     badges = list(
-        UserBadge.objects.filter(user=user).select_related("badge__activity_type").order_by("-achieved_at", "-id")
+        UserBadge.objects.filter(user=user)
+        .select_related("badge__activity_type")
+        .annotate(awarded_by_hand=Exists(by_hand))
+        .order_by("-achieved_at", "-id")
     )
     metrics = list(UserMetric.objects.filter(user=user).select_related("activity_type").order_by("activity_type_id"))
     friends = friends_of(user_id=user.pk)
