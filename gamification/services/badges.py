@@ -26,6 +26,7 @@ from django.utils import timezone
 from gamification import signals
 from gamification.exceptions import ConflictError, NotFoundError
 from gamification.models import AwardMechanism, Badge, BadgeAuditEntry, User, UserBadge
+from gamification.services.db import is_unique_violation
 
 REASON_MAX_LENGTH = BadgeAuditEntry._meta.get_field("reason").max_length
 
@@ -198,7 +199,9 @@ def badge_award_manual(*, user: User, badge: Badge, reason: str, awarded_by: Use
         try:
             with transaction.atomic():
                 award = UserBadge.objects.create(user=user, badge=badge, achieved_at=now)
-        except IntegrityError:
+        except IntegrityError as error:
+            if not is_unique_violation(error):
+                raise
             raise ConflictError(f"{user.username} already holds {badge.name}.") from None
         BadgeAuditEntry.objects.create(
             user=user,

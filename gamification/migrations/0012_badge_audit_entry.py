@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gamification', '0009_convert_authtoken_tokens'),
+        ('gamification', '0011_user_external_id_and_updated_at'),
     ]
 
     operations = [
