@@ -8,6 +8,7 @@ installs Chromium when it is missing. A failing test leaves a full-page screensh
 pyproject.toml).
 """
 
+import asyncio
 import importlib
 import os
 from pathlib import Path
@@ -21,17 +22,28 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
+ALLOW_ORM = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _orm_beside_playwright():
-    """Playwright's sync API keeps an asyncio loop running in this thread (in another greenlet),
-    which Django's guard against ORM calls from async code would take for an async context."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+def _orm_beside_playwright_from_the_start():
+    """Before any session fixture (the database set-up may come after Playwright's start when
+    only browser tests run): see ``_orm_beside_playwright``."""
+    os.environ[ALLOW_ORM] = "true"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _orm_beside_playwright(_orm_beside_playwright_from_the_start):
+    """Playwright's sync API marks its asyncio loop as running in this thread between its calls,
+    which Django's guard against ORM calls from async code takes for an async context. Within
+    these modules the guard is lifted; afterwards the loop is unmarked again (the browser lives
+    on for the next module and is closed at the end of the session), so that the tests that
+    follow run as without Playwright and the variable never reaches their subprocesses
+    (``check --deploy`` rightly refuses it)."""
+    os.environ[ALLOW_ORM] = "true"
     yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    os.environ.pop(ALLOW_ORM, None)
+    asyncio._set_running_loop(None)
 
 
 @pytest.fixture(scope="session")
