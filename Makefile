@@ -34,6 +34,7 @@ system-deps:
 # The browser tests (tests/browser) drive Debian's Chromium through Playwright (Playwright's own
 # browser download is not used); install it when it is missing.
 CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 browser-deps:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 		echo "Installing chromium (needed by the browser tests of the admin)..."; \
