@@ -1,38 +1,15 @@
 """``manage.py create_service_account NAME`` (SPEC §3, §10): the platform's reporting account."""
 
 import datetime as dt
-import re
 
-from django.contrib.auth.models import Permission
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from gamification.constants import USERNAME_MAX_LENGTH
 from gamification.durations import duration_parse
-from gamification.models import User
-from gamification.services.tokens import auth_token_issue, auth_token_revoke_all
-from gamification.services.users import user_create
-from gamification.validators import username_normalize
+from gamification.services.service_accounts import ServiceAccountError, service_account_token_issue
 
-PERMISSION_APP_LABEL = "gamification"
-PERMISSION_CODENAME = "report_events_for_others"
-SERVICE_EMAIL_DOMAIN = "service.invalid"  # RFC 2606: never a deliverable address
 # A service account's token outlives a learner's: a platform that pauses for a month must not find
 # itself locked out. Use renews it like any token, so a busy platform's token never expires.
 DEFAULT_TTL = "365d"
-CLIENT_NAME = "create_service_account"
-
-
-def service_username(name: str) -> str:
-    """A valid username from a free-form name: runs of other characters become ``_``."""
-    username = re.sub(r"[^A-Za-z0-9_.\-]+", "_", name.strip()).strip("_")[:USERNAME_MAX_LENGTH]
-    return username_normalize(username)
-
-
-def service_email(username: str) -> str:
-    local = re.sub(r"[^a-z0-9_\-]+", "-", username.lower()).strip("-") or "service"
-    return f"{local}@{SERVICE_EMAIL_DOMAIN}"
 
 
 def ttl_argument(text: str) -> dt.timedelta | None:
@@ -71,31 +48,11 @@ class Command(BaseCommand):
     def handle(self, *args, name: str, ttl: str, revoke_others: bool, **options) -> None:
         lifetime = ttl_argument(ttl)
         try:
-            username = service_username(name)
-        except ValidationError as error:
-            raise CommandError(f"Cannot make a username of {name!r}: {' '.join(error.messages)}") from None
-        email = service_email(username)
-        permission = Permission.objects.filter(
-            content_type__app_label=PERMISSION_APP_LABEL, codename=PERMISSION_CODENAME
-        ).first()
-        if permission is None:
-            raise CommandError("The permission to report events for others is missing: run `manage.py migrate`.")
-
-        revoked = 0
-        with transaction.atomic():
-            user = User.objects.select_for_update().filter(email=email).first()
-            created = user is None
-            if created:
-                if User.objects.filter(username_key=username.lower()).exists():
-                    raise CommandError(f"The username {username!r} belongs to another account; choose another NAME.")
-                try:
-                    user = user_create(email=email, password=None, name=name.strip()[:100], username=username)
-                except ValidationError as error:
-                    raise CommandError(" ".join(error.messages)) from None
-            user.user_permissions.add(permission)
-            if revoke_others:
-                revoked = auth_token_revoke_all(user=user)
-            issued = auth_token_issue(user=user, client_name=CLIENT_NAME, ttl=lifetime, expires=lifetime is not None)
+            result = service_account_token_issue(name=name, ttl=lifetime, revoke_others=revoke_others)
+        except ServiceAccountError as error:
+            raise CommandError(str(error)) from None
+        user, created, revoked, issued = result.user, result.created, result.revoked, result.issued
+        email = user.email
 
         if created:
             self.stdout.write(self.style.SUCCESS(f"Created service account {user.username!r} ({email})."))
