@@ -1,7 +1,9 @@
-"""Fixed vocabularies: username words and the avatar palette.
+"""Fixed vocabularies: username words, the avatar palette, badge icon names of the frontend.
 
-The frontend reads the avatar values from ``GET /api/avatar-options/``; nothing else should
-hard-code them.
+The avatar vocabulary is the one the Zeeguu web frontend draws (SPEC §1.3): it ships one SVG per
+animal and compares every value exactly, drawing a default for anything else, so these strings
+are stored and returned spelled exactly as below (mixed case included). The frontend reads them
+from ``GET /api/avatar-options/``; nothing else should hard-code them.
 """
 
 ADJECTIVES: tuple[str, ...] = (
@@ -10,24 +12,42 @@ ADJECTIVES: tuple[str, ...] = (
     "proud", "quick", "quiet", "sunny", "swift", "witty",
 )  # fmt: skip
 
+# The frontend's animals, in its order (also the animals of generated usernames).
 ANIMALS: tuple[str, ...] = (
-    "badger", "beaver", "bear", "cat", "deer", "dolphin", "eagle", "fox", "hedgehog", "koala",
-    "lynx", "otter", "owl", "panda", "penguin", "rabbit", "seal", "tiger", "turtle", "wolf",
+    "otter", "elephant", "wolf", "fox", "owl", "panther", "lion", "tiger", "bear", "eagle",
+    "rabbit", "deer", "leopard", "cheetah", "badger", "beaver", "lynx", "moose",
 )  # fmt: skip
 
 # Avatar images are the animals of the username generator.
 AVATAR_IMAGES: tuple[str, ...] = ANIMALS
 
-# Character colours are saturated; background colours are light tints that keep contrast.
+# The same index in both lists is a matching pair (a character colour and the background drawn
+# for it). Spelled exactly as the frontend spells them: it compares the strings byte for byte.
 CHARACTER_COLORS: tuple[str, ...] = (
-    "#E4572E", "#F3A712", "#2E86AB", "#3BB273", "#7768AE", "#D64598", "#1B998B", "#5D4037",
+    "#F6D110", "#f09000", "#EA2F14", "#6367FF", "#0D1A63", "#008BFF", "#005F02",
 )  # fmt: skip
 BACKGROUND_COLORS: tuple[str, ...] = (
-    "#FDE8E1", "#FEF3D9", "#DDEFF7", "#E0F4E8", "#ECE9F6", "#F9E1EF", "#D9F2EF", "#F1ECE9",
+    "#FFF9C7", "#ffe0b3", "#ffc3b3", "#C9BEFF", "#81A6C6", "#9CD5FF", "#BCD9A2",
 )  # fmt: skip
 
 # A new user gets a character colour with the background made for it (same index).
 MATCHING_COLOR_PAIRS: tuple[tuple[str, str], ...] = tuple(zip(CHARACTER_COLORS, BACKGROUND_COLORS, strict=True))
+
+# Badge icon files the Zeeguu web frontend ships (under its own /static/badges/): the
+# Zeeguu-compatible API names one of them per activity type as ``icon_name``, or null.
+FRONTEND_BADGE_ICON_NAMES: tuple[str, ...] = (
+    "translated-words.svg",
+    "correct-exercises.svg",
+    "completed-audio-lessons.svg",
+    "streak-days.svg",
+    "learned-words.svg",
+    "read-articles.svg",
+    "friends.svg",
+)
+
+# Feature flags (django-waffle) reported to the user (``features`` of GET /api/me/ and of the
+# Zeeguu-compatible get_user_details).
+FEATURE_FLAGS: tuple[str, ...] = ("gamification",)
 
 # A user has at most this many friends at once: the friends lists are returned whole (no
 # pagination), so this bounds them. Enforced when a request is sent and when it is accepted.

@@ -10,7 +10,7 @@ from django.middleware.common import CommonMiddleware
 
 from gamification.client_address import client_address
 from gamification.services.db import is_database_unavailable
-from gamification.views.errors import database_unavailable, is_json_path
+from gamification.views.errors import database_unavailable, error_body, is_json_path
 
 # Headers an error keeps when its body is replaced.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
@@ -41,8 +41,9 @@ def error_detail(status: int) -> str:
 class JsonErrorsMiddleware:
     """Under the API's paths, an error answered by anything but the API's own views (Django's
     HTML pages for a disallowed ``Host`` or an oversized body, a 405 from the docs view, the debug
-    page) becomes ``{"detail": "..."}`` with the same status. Outermost, so that it also sees the
-    errors raised by the other middleware."""
+    page) becomes ``{"detail": "..."}`` with the same status (``{"message": "..."}`` under the
+    Zeeguu-compatible paths: ``views.errors.error_body``). Outermost but for the request log and
+    CORS, so that it also sees the errors raised by the other middleware."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -56,7 +57,9 @@ class JsonErrorsMiddleware:
             or "json" in response.get("Content-Type", "")
         ):
             return response
-        replacement = JsonResponse({"detail": error_detail(response.status_code)}, status=response.status_code)
+        replacement = JsonResponse(
+            error_body(request.path_info, error_detail(response.status_code)), status=response.status_code
+        )
         for header in KEPT_HEADERS:
             if header in response:
                 replacement[header] = response[header]

@@ -14,10 +14,13 @@ Everything that differs between a laptop, CI and production comes from the envir
 - ``LOG_FORMAT``: ``json`` for one JSON object a line; plain text otherwise.
 - ``TOKEN_TTL``: how long an API token lives unused (seconds, ``30d``, ``12h``, ``P30D``); 30 days.
 - ``DATABASE_CONNECT_TIMEOUT``, ``REDIS_TIMEOUT``, ``CELERY_BROKER_URL``: see "Faults" below.
+- ``ZEEGUU_COMPAT_PREFIX``, ``ZEEGUU_SESSION_INTROSPECTION_URL``: the Zeeguu-compatible paths
+  (docs/zeeguu.md); ``CORS_ALLOWED_ORIGINS``: browser origins allowed to call /api/ and them.
 """
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -76,11 +79,16 @@ INSTALLED_APPS = [
     "waffle",
     "csp",
     "axes",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     # Outermost: logs every request once, with the status the client finally got.
     "gamification.middleware.RequestLogMiddleware",
+    # Next: answers preflight requests and adds its headers to every answer, errors included.
+    "corsheaders.middleware.CorsMiddleware",
+    # Before anything reads the path: //my_badges and friends reach their views (docs/zeeguu.md).
+    "gamification.zeeguu.middleware.CollapseSlashesMiddleware",
     "gamification.middleware.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -298,7 +306,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["gamification.views.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gamification.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "gamification.views.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "gamification.views.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [],
@@ -360,6 +368,45 @@ REST_KNOX = {
     "AUTH_TOKEN_CHARACTER_LENGTH": 64,
     "TOKEN_LIMIT_PER_USER": None,
 }
+
+
+# Zeeguu-compatible API (SPEC §12, docs/zeeguu.md) ------------------------------------------------
+# The path segment(s) under which the Zeeguu web frontend's calls are served: /zeeguu/my_friends.
+COMPAT_PREFIX_PATTERN = re.compile(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*")
+RESERVED_PREFIXES = {"api", "admin", "static", "media", "healthz", "readyz"}
+
+
+def compat_prefix_from_env() -> str:
+    prefix = os.environ.get("ZEEGUU_COMPAT_PREFIX", "zeeguu").strip().strip("/")
+    if not COMPAT_PREFIX_PATTERN.fullmatch(prefix) or prefix.split("/")[0] in RESERVED_PREFIXES:
+        raise ImproperlyConfigured(
+            f"ZEEGUU_COMPAT_PREFIX: {prefix!r} is not a usable path prefix (letters, digits, '._~-' "
+            f"segments; not one of {', '.join(sorted(RESERVED_PREFIXES))})."
+        )
+    return prefix
+
+
+ZEEGUU_COMPAT_PREFIX = compat_prefix_from_env()
+# Session values that are not tokens of this service are checked with the platform at this URL
+# (GET <url>?session=<value>; the protocol is in docs/zeeguu.md). Unset: only our tokens count.
+ZEEGUU_SESSION_INTROSPECTION_URL = os.environ.get("ZEEGUU_SESSION_INTROSPECTION_URL", "").strip()
+if ZEEGUU_SESSION_INTROSPECTION_URL and not re.match(r"https?://[^/?#]+", ZEEGUU_SESSION_INTROSPECTION_URL):
+    raise ImproperlyConfigured("ZEEGUU_SESSION_INTROSPECTION_URL must be an http:// or https:// URL.")
+# Seconds the platform has to answer as a whole (connect, headers, body); past it: 503.
+ZEEGUU_SESSION_INTROSPECTION_TIMEOUT = float(os.environ.get("ZEEGUU_SESSION_INTROSPECTION_TIMEOUT", "2"))
+# How long the platform's answer is kept (the Django cache): a known session, an unknown one.
+ZEEGUU_SESSION_CACHE_SECONDS = 60
+ZEEGUU_SESSION_UNKNOWN_CACHE_SECONDS = 10
+# The cookie upstream reads after the query parameter, and sets at login.
+ZEEGUU_SESSION_COOKIE = "chocolatechip"
+
+# CORS (django-cors-headers): these origins may call /api/ and the Zeeguu-compatible paths from a
+# browser, credentials allowed; no other origin, no other path.
+CORS_ALLOWED_ORIGINS = [
+    origin.strip().rstrip("/") for origin in os.environ.get("CORS_ALLOWED_ORIGINS", "").split(",") if origin.strip()
+]
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = rf"^/(api|{re.escape(ZEEGUU_COMPAT_PREFIX)})/"
 
 
 # Feature flag ---------------------------------------------------------------------------------

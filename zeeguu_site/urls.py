@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -24,6 +26,10 @@ urlpatterns = [
     # Any other /api/ URL (an id the path converter refuses, an unknown endpoint) is the JSON 404
     # in debug mode too, where Django would otherwise answer with its HTML debug page.
     re_path(r"^api/", csrf_exempt(api_not_found)),
+    # The Zeeguu web frontend's calls, as upstream answers them (SPEC §12, docs/zeeguu.md); any
+    # other path under the prefix is the JSON 404 too.
+    path(f"{settings.ZEEGUU_COMPAT_PREFIX}/", include("gamification.zeeguu.urls")),
+    re_path(rf"^{re.escape(settings.ZEEGUU_COMPAT_PREFIX)}/", csrf_exempt(api_not_found)),
     # Uploaded badge icons. Small, staff-uploaded, validated images; a production deployment may
     # serve MEDIA_ROOT from its proxy instead.
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),

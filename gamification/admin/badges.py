@@ -145,8 +145,8 @@ class ActivityTypeAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ActivityType | None = None) -> list[str]:
         if obj is None:
-            return ["code", "name", "description"]
-        return ["code", "fed_by", "award_mechanism", "name", "description"]
+            return ["code", "name", "description", "frontend_icon_name"]
+        return ["code", "fed_by", "award_mechanism", "name", "description", "frontend_icon_name"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ActivityType | None = None) -> list[str]:
         if obj is None:

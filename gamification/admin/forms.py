@@ -250,7 +250,7 @@ class ActivityTypeAddForm(forms.ModelForm):
 
     class Meta:
         model = ActivityType
-        fields = ["code", "name", "description"]
+        fields = ["code", "name", "description", "frontend_icon_name"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -269,7 +269,7 @@ class ActivityTypeForm(forms.ModelForm):
 
     class Meta:
         model = ActivityType
-        fields = ["code", "name", "description", "award_mechanism"]
+        fields = ["code", "name", "description", "award_mechanism", "frontend_icon_name"]
 
 
 def _badge_choices() -> list:

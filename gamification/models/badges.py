@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from gamification.constants import FRONTEND_BADGE_ICON_NAMES
+
 
 class AwardMechanism(models.TextChoices):
     COUNTER = "COUNTER", "Counter (only grows)"
@@ -21,6 +23,16 @@ class ActivityType(models.Model):
     name = models.CharField(max_length=60)
     description = models.CharField(max_length=255, blank=True)
     award_mechanism = models.CharField(max_length=10, choices=AwardMechanism.choices)
+    # The badge icon the Zeeguu web frontend ships for this type (its ``icon_name`` in the
+    # Zeeguu-compatible API); blank when it ships none (the API answers null).
+    frontend_icon_name = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        choices=[(name, name) for name in FRONTEND_BADGE_ICON_NAMES],
+        verbose_name="Zeeguu frontend icon",
+        help_text="The icon file the Zeeguu web frontend shows for this type's badges; blank: its default logo.",
+    )
 
     objects = ActivityTypeManager()
 

@@ -52,9 +52,13 @@ def _as_item(membership: ClassroomMembership) -> ClassroomOfUser:
     )
 
 
-def classrooms_of_user(*, user: User) -> list[ClassroomOfUser]:
-    """The classrooms ``user`` belongs to, as a student or a teacher, by name; one query."""
-    return [_as_item(membership) for membership in _memberships_of(user)]
+def classrooms_of_user(*, user: User, role: str | None = None) -> list[ClassroomOfUser]:
+    """The classrooms ``user`` belongs to, as a student or a teacher (or in ``role`` only), by
+    name; one query."""
+    memberships = _memberships_of(user)
+    if role is not None:
+        memberships = memberships.filter(role=role)
+    return [_as_item(membership) for membership in memberships]
 
 
 def classroom_of_user(*, user: User, classroom_id: int) -> ClassroomOfUser | None:

@@ -4,7 +4,7 @@ from django.db.models import Case, F, Q, QuerySet, When
 
 from gamification.constants import FRIENDS_MAX
 from gamification.models import FriendRequest, Friendship, User
-from gamification.selectors.relationships import friendships_active_of
+from gamification.selectors.relationships import friendships_active_of, user_pair
 from gamification.selectors.streaks import friend_streaks, languages_for_users
 from gamification.selectors.users import binary_collation
 
@@ -69,6 +69,25 @@ def friend_requests_of(*, user: User) -> QuerySet[FriendRequest]:
         .select_related("sender", "receiver")
         .order_by("-created_at", "-id")
     )
+
+
+def friend_requests_received(*, user: User) -> QuerySet[FriendRequest]:
+    """Pending requests the user received, newest first, with both users loaded."""
+    return friend_requests_of(user=user).filter(receiver_id=user.pk)
+
+
+def friend_requests_sent(*, user: User) -> QuerySet[FriendRequest]:
+    """Pending requests the user sent, newest first, with both users loaded."""
+    return friend_requests_of(user=user).filter(sender_id=user.pk)
+
+
+def friend_request_between(*, sender_id: int, receiver_id: int) -> FriendRequest | None:
+    """The pending request ``sender_id`` sent to ``receiver_id``, if there is one (at most one
+    per pair: the pair's unique index finds it)."""
+    low, high = user_pair(sender_id, receiver_id)
+    return FriendRequest.objects.filter(
+        user_low_id=low, user_high_id=high, sender_id=sender_id, receiver_id=receiver_id
+    ).first()
 
 
 def friend_requests_received_count(*, user: User) -> int:

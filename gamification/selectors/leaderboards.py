@@ -131,10 +131,13 @@ def member_values(
 
 
 def _rank(
-    *, members: Iterable[Member], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int
+    *, members: Iterable[Member], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int | None
 ) -> tuple[list[BoardRow], Standing | None]:
-    """Competition ranking (1, 1, 3) by value descending, then username ignoring case."""
+    """Competition ranking (1, 1, 3) by value descending, then username ignoring case; the first
+    ``limit`` rows (None: all of them)."""
     ordered = sorted(members, key=lambda member: (-values.get(member.pk, 0), member.username.lower(), member.pk))
+    if limit is None:
+        limit = len(ordered)
     rows: list[BoardRow] = []
     me: Standing | None = None
     rank, previous = 0, None
@@ -155,16 +158,18 @@ def _summary_fields(prefix: str) -> list[str]:
     return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
-def friends_leaderboard(
-    *, user: User, metric: str, period: str = "week", offset: int = 0, limit: int = 50, now: dt.datetime | None = None
-) -> Leaderboard:
-    """Me and whoever was my friend at the end of the period (now, for the current period and
-    for ``all``), ranked on ``metric``. Two queries whatever the number of friends: the
-    friendships with both users' summaries, and the values."""
-    now = now or timezone.now()
-    start, end = period_bounds(period, offset, user.timezone, now)
-    at = now if (period == PERIOD_ALL or offset == 0) else end
-    assert at is not None
+def _friends_board(
+    *,
+    user: User,
+    metric: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    at: dt.datetime,
+    limit: int | None,
+) -> tuple[list[BoardRow], Standing | None]:
+    """Me and whoever was my friend at the instant ``at``, ranked on ``metric`` over
+    ``[start, end)``. Two queries whatever the number of friends: the friendships with both
+    users' summaries, and the values."""
     # The friendships current now (for is_friend) and those current at ``at`` (the scope).
     history = (
         friendships_current_now_or_at(user_id=user.pk, at=at)
@@ -181,26 +186,44 @@ def friends_leaderboard(
         if created_at <= at and (ended_at is None or ended_at > at):
             members[other.pk] = other
     values = member_values(metric=metric, user_ids=members, start=start, end=end)
-    rows, me = _rank(
-        members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit
-    )
+    return _rank(members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
+
+
+def friends_leaderboard(
+    *, user: User, metric: str, period: str = "week", offset: int = 0, limit: int = 50, now: dt.datetime | None = None
+) -> Leaderboard:
+    """Me and whoever was my friend at the end of the period (now, for the current period and
+    for ``all``), ranked on ``metric``. Two queries whatever the number of friends."""
+    now = now or timezone.now()
+    start, end = period_bounds(period, offset, user.timezone, now)
+    at = now if (period == PERIOD_ALL or offset == 0) else end
+    assert at is not None
+    rows, me = _friends_board(user=user, metric=metric, start=start, end=end, at=at, limit=limit)
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=rows, me=me)
 
 
-def classroom_leaderboard(
+def friends_leaderboard_between(
     *,
     user: User,
-    classroom_id: int,
     metric: str,
-    period: str = "week",
-    offset: int = 0,
-    limit: int = 50,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    limit: int | None = None,
     now: dt.datetime | None = None,
-) -> Leaderboard:
-    """A classroom's students ranked on ``metric``. Visible to its students and teachers only
-    (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
-    classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
-    every member's role, summary and whether they are my friend; and the values."""
+) -> list[BoardRow]:
+    """The friends board over any span ``[start, end)`` (either may be None: unbounded), for
+    callers that give dates rather than a period (the Zeeguu-compatible API): me and whoever was
+    my friend at the span's end, or now when it ends later (or never). Every row unless
+    ``limit``. Two queries, as ``friends_leaderboard``."""
+    now = now or timezone.now()
+    at = min(end, now) if end is not None else now
+    rows, _ = _friends_board(user=user, metric=metric, start=start, end=end, at=at, limit=limit)
+    return rows
+
+
+def _classroom_students(*, user: User, classroom_id: int) -> tuple[list[Member], set[int]]:
+    """A classroom's students and which of them are ``user``'s friends, once ``user`` may see its
+    board (else ForbiddenError; an unknown classroom: NotFoundError). One query."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
     # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
@@ -228,9 +251,43 @@ def classroom_leaderboard(
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
     if role == ClassroomRole.STUDENT and not enabled:
         raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
+    return students, friend_ids
 
+
+def classroom_leaderboard(
+    *,
+    user: User,
+    classroom_id: int,
+    metric: str,
+    period: str = "week",
+    offset: int = 0,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+) -> Leaderboard:
+    """A classroom's students ranked on ``metric``. Visible to its students and teachers only
+    (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
+    classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
+    every member's role, summary and whether they are my friend; and the values."""
+    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
     values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
     ranked, me = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=ranked, me=me)
+
+
+def classroom_leaderboard_between(
+    *,
+    user: User,
+    classroom_id: int,
+    metric: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    limit: int | None = None,
+) -> list[BoardRow]:
+    """The classroom board over any span ``[start, end)`` (either may be None: unbounded), with
+    the access rules of ``classroom_leaderboard``. Every row unless ``limit``. Two queries."""
+    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
+    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
+    ranked, _ = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    return ranked

@@ -28,6 +28,8 @@ class Relationship:
     friend_streak: int | None = None
     friends_since: datetime | None = None
     request_id: int | None = None
+    # When the pending request (``request_id``) was sent.
+    request_created_at: datetime | None = None
 
 
 def user_get_private(*, viewer: User, username: str, denied_message: str) -> User:
@@ -114,13 +116,13 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
 
     requests = FriendRequest.objects.filter(
         Q(sender_id=viewer.pk, receiver_id__in=others) | Q(receiver_id=viewer.pk, sender_id__in=others)
-    ).values_list("id", "sender_id", "receiver_id")
-    for request_id, sender_id, receiver_id in requests:
+    ).values_list("id", "sender_id", "receiver_id", "created_at")
+    for request_id, sender_id, receiver_id, created_at in requests:
         other = receiver_id if sender_id == viewer.pk else sender_id
         if result[other].status != "none":
             continue  # friends already (a request never outlives its accept; defensive)
         status = "request_sent" if sender_id == viewer.pk else "request_received"
-        result[other] = Relationship(status=status, request_id=request_id)
+        result[other] = Relationship(status=status, request_id=request_id, request_created_at=created_at)
     return result
 
 

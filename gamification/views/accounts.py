@@ -1,6 +1,5 @@
 """Sign-up, login, logout, the user's own profile and the avatar options (SPEC §1, §5)."""
 
-import waffle
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
+from gamification.features import features_for
 from gamification.models import ClientToken, User
 from gamification.serializers.users import (
     AuthOutputSerializer,
@@ -27,12 +27,10 @@ from gamification.views.schema import validation_error
 from gamification.views.throttles import AuthThrottle
 
 LOGIN_FAILED = "The email or password is incorrect."
-FEATURE_FLAGS = ("gamification",)
 
 
 def me_payload(request: Request, user: User) -> dict:
-    features = {flag: waffle.flag_is_active(request, flag) for flag in FEATURE_FLAGS}
-    return MeSerializer(user, context={"features": features}).data
+    return MeSerializer(user, context={"features": features_for(request)}).data
 
 
 def auth_payload(request: Request, user: User, issued: IssuedToken) -> dict:

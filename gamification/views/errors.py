@@ -3,6 +3,7 @@
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, JsonResponse
@@ -12,11 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from gamification.exceptions import ServiceError
+from gamification.parsers import body_too_large_message
 from gamification.services.db import is_database_unavailable
-from gamification.views.parsers import body_too_large_message
 
-# Paths whose every answer is JSON, errors included (the admin keeps Django's HTML pages).
-JSON_PATH_PREFIXES = ("/api/", "/zeeguu/", "/healthz", "/readyz")
+# Paths whose every answer is JSON, errors included (the admin keeps Django's HTML pages); the
+# Zeeguu-compatible paths (``/<ZEEGUU_COMPAT_PREFIX>/``, ``/zeeguu/`` by default) are JSON too.
+JSON_PATH_PREFIXES = ("/api/", "/healthz", "/readyz")
 # What a 503 asks clients to wait before repeating the request (seconds).
 RETRY_AFTER_SECONDS = 5
 
@@ -41,8 +43,24 @@ def _messages(errors: list) -> list:
     return result
 
 
+def compat_path_prefix() -> str:
+    """Where the Zeeguu-compatible paths live (SPEC §12): ``/zeeguu/`` unless configured."""
+    return f"/{settings.ZEEGUU_COMPAT_PREFIX}/"
+
+
+def is_compat_path(path: str) -> bool:
+    return path.startswith(compat_path_prefix())
+
+
 def is_json_path(path: str) -> bool:
-    return path.startswith(JSON_PATH_PREFIXES)
+    return path.startswith(JSON_PATH_PREFIXES) or is_compat_path(path)
+
+
+def error_body(path: str, message: str) -> dict[str, str]:
+    """The body of an error answered outside a view (middleware, handlers): ``{"detail": ...}``
+    as DRF words it, except under the Zeeguu-compatible paths, whose clients read
+    ``{"message": ...}`` (SPEC §12). The one place that decides the key."""
+    return {"message": message} if is_compat_path(path) else {"detail": message}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -63,7 +81,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 def api_not_found(request, exception=None):
     if not is_json_path(request.path):
         return defaults.page_not_found(request, exception)
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return JsonResponse(error_body(request.path, "Not found."), status=404)
 
 
 def api_server_error(request):
@@ -72,7 +90,7 @@ def api_server_error(request):
         return database_unavailable(request)
     if not is_json_path(request.path):
         return defaults.server_error(request)
-    return JsonResponse({"detail": "Server error."}, status=500)
+    return JsonResponse(error_body(request.path, "Server error."), status=500)
 
 
 def database_unavailable(request) -> HttpResponse:
@@ -80,7 +98,7 @@ def database_unavailable(request) -> HttpResponse:
     repeat after ``Retry-After`` seconds. JSON under the API's paths, a short page elsewhere."""
     if is_json_path(request.path):
         response: HttpResponse = JsonResponse(
-            {"detail": "The service is temporarily unavailable; try again shortly."}, status=503
+            error_body(request.path, "The service is temporarily unavailable; try again shortly."), status=503
         )
     else:
         response = HttpResponse(
