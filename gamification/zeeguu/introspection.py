@@ -65,20 +65,21 @@ def _cache_key(value: str) -> str:
 class _Deadline:
     """Bounds the whole exchange: when the time is up, the connection's socket is shut down, which
     unblocks any read still waiting (a platform that trickles its answer byte by byte is as
-    unavailable as one that says nothing; each read alone is bounded by the socket timeout)."""
+    unavailable as one that says nothing; each read alone, and the connect, are bounded by the
+    socket timeout). The socket is watched from the connect on: http.client hands it over to the
+    response, and forgets it, when the answer is delimited by the end of the connection."""
 
-    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
-        self.connection = connection
+    def __init__(self, seconds: float) -> None:
         self.passed = False
+        self.sock: socket.socket | None = None
         self.timer = threading.Timer(seconds, self._abort)
         self.timer.daemon = True
 
     def _abort(self) -> None:
         self.passed = True
-        sock = self.connection.sock
-        if sock is not None:
+        if self.sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self.sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> "_Deadline":
         self.timer.start()
@@ -98,12 +99,15 @@ def _ask(value: str) -> tuple[int, bytes]:
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=timeout)
     try:
-        with _Deadline(connection, timeout) as deadline:
+        with _Deadline(timeout) as deadline:
+            connection.connect()
+            deadline.sock = connection.sock
             connection.request(
                 "GET", target, headers={"Accept": "application/json", "User-Agent": "zeeguu-gamification"}
             )
             response = connection.getresponse()
             body = response.read(MAX_ANSWER_BYTES + 1)
+            response.close()
         if deadline.passed:
             # What was read may be cut short: never trust it.
             raise TimeoutError("the platform did not answer in time")

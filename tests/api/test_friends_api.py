@@ -32,8 +32,8 @@ def bulk_friends(user: User, n: int, *, prefix: str = "pal") -> list[User]:
                 email=f"{prefix}{i}@example.com",
                 username=f"{prefix}{i:04d}",
                 avatar_image="fox",
-                avatar_character_color="#E4572E",
-                avatar_background_color="#FDE8E1",
+                avatar_character_color="#F6D110",
+                avatar_background_color="#FFF9C7",
             )
             for i in range(n)
         ]

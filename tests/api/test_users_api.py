@@ -116,8 +116,8 @@ class TestSearch:
                     email=f"w{i}@example.com",
                     username=f"wolf{i:02d}",
                     avatar_image="wolf",
-                    avatar_character_color="#E4572E",
-                    avatar_background_color="#FDE8E1",
+                    avatar_character_color="#F6D110",
+                    avatar_background_color="#FFF9C7",
                 )
                 for i in range(25)
             ]

@@ -154,9 +154,9 @@ class TestOrder:
                 User(
                     email=f"s{i}@example.com",
                     username=f"seal{i:03d}",
-                    avatar_image="seal",
-                    avatar_character_color="#E4572E",
-                    avatar_background_color="#FDE8E1",
+                    avatar_image="otter",
+                    avatar_character_color="#F6D110",
+                    avatar_background_color="#FFF9C7",
                 )
                 for i in range(30)
             ]
