@@ -16,9 +16,10 @@ from gamification.exceptions import ServiceError
 from gamification.parsers import body_too_large_message
 from gamification.services.db import is_database_unavailable
 
-# Paths whose every answer is JSON, errors included (the admin keeps Django's HTML pages); the
-# Zeeguu-compatible paths (``/<ZEEGUU_COMPAT_PREFIX>/``, ``/zeeguu/`` by default) are JSON too.
-JSON_PATH_PREFIXES = ("/api/", "/healthz", "/readyz")
+# Paths whose every answer is JSON, errors included (the admin keeps Django's HTML pages): the
+# API, the Zeeguu-compatible paths (``/<ZEEGUU_COMPAT_PREFIX>/``, ``/zeeguu/`` by default) and the
+# probes.
+JSON_PATH_PREFIXES = ("/api/", f"/{settings.ZEEGUU_COMPAT_PREFIX}/", "/healthz", "/readyz")
 # What a 503 asks clients to wait before repeating the request (seconds).
 RETRY_AFTER_SECONDS = 5
 
@@ -53,7 +54,7 @@ def is_compat_path(path: str) -> bool:
 
 
 def is_json_path(path: str) -> bool:
-    return path.startswith(JSON_PATH_PREFIXES) or is_compat_path(path)
+    return path.startswith(JSON_PATH_PREFIXES)
 
 
 def error_body(path: str, message: str) -> dict[str, str]:
