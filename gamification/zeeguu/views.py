@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from rest_framework.parsers import FormParser
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -96,10 +97,18 @@ USERNAME_TAKEN = "Username already in use"
 ALREADY_FRIENDS = "You are already friends with this user."
 
 
+class AlwaysJson(DefaultContentNegotiation):
+    """Upstream answers JSON whatever ``Accept`` says; so do these views (never a 406)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class CompatView(APIView):
     """A call of the session user (``?session=`` or the cookie), answering JSON; errors are
     ``{"message": ...}``. Not in the OpenAPI schema of ``/api/``."""
 
+    content_negotiation_class = AlwaysJson
     authentication_classes = [ZeeguuSessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [StrictJSONParser]

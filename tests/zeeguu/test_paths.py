@@ -165,3 +165,10 @@ def test_an_unusable_prefix_stops_the_start(tmp_path, prefix):
     result = _run_python("import django; django.setup()", tmp_path, ZEEGUU_COMPAT_PREFIX=prefix)
     assert result.returncode != 0
     assert "ZEEGUU_COMPAT_PREFIX" in result.stderr
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/png;q=1, */*;q=0"])
+def test_answers_are_json_whatever_accept_says(me, accept):
+    response = frontend_for(me).get("/my_friends", HTTP_ACCEPT=accept)
+    assert (response.status_code, response["Content-Type"], response.json()) == (200, "application/json", [])
+    assert message_of(frontend_for(me).get("/friends_of/x/y", HTTP_ACCEPT=accept), 404)
