@@ -1,5 +1,5 @@
-"""Avatars move to the Zeeguu web frontend's vocabulary (SPEC §1.3; migration gamification 0012),
-and activity types get the frontend's icon names (0013)."""
+"""Avatars move to the Zeeguu web frontend's vocabulary (SPEC §1.3; migration gamification 0013),
+and activity types get the frontend's icon names (0014)."""
 
 import importlib
 import os
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
 
 ROOT = Path(__file__).resolve().parents[1]
-migration = importlib.import_module("gamification.migrations.0012_avatar_vocabulary_of_the_frontend")
+migration = importlib.import_module("gamification.migrations.0013_avatar_vocabulary_of_the_frontend")
 
 
 def test_the_migration_writes_the_vocabulary_of_the_constants():
@@ -89,13 +89,13 @@ class TestColours:
 
 def test_upgrading_a_database_maps_avatars_and_fills_icon_names(tmp_path):
     """The real upgrade on a scratch SQLite database: users and activity types as they were at
-    0011, then ``migrate``."""
+    0012, then ``migrate``."""
     code = """
         import django
         django.setup()
         from django.core.management import call_command
         from django.db import connection
-        call_command("migrate", "gamification", "0011", verbosity=0)
+        call_command("migrate", "gamification", "0012", verbosity=0)
         rows = [
             ("a@example.com", "calm_cat1", "cat", "#2E86AB", "#DDEFF7"),
             ("b@example.com", "keen_fox2", "seal", "#5D4037", "#F1ECE9"),

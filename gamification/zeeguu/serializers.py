@@ -1,4 +1,4 @@
-"""Upstream's shapes (ZEEGUU_COMPAT §3, docs/zeeguu.md) for what the selectors and services give,
+"""Upstream's shapes (docs/zeeguu.md) for what the selectors and services give,
 and the upstream inputs read into what they take. Shape only: no rule is decided here.
 
 Conventions of every answer: avatars are ``{"image_name", "character_color", "background_color"}``

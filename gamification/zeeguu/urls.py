@@ -1,4 +1,4 @@
-"""The Zeeguu-compatible paths, as upstream's frontend requests them (ZEEGUU_COMPAT §2), under
+"""The Zeeguu-compatible paths, as upstream's frontend requests them (docs/zeeguu.md), under
 ``/<ZEEGUU_COMPAT_PREFIX>/`` (``zeeguu_site.urls``). No trailing slashes, as upstream; the doubled
 slashes of some calls are collapsed before these patterns are matched (``middleware``)."""
 

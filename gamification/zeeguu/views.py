@@ -1,4 +1,4 @@
-"""The Zeeguu-compatible calls (ZEEGUU_COMPAT §2; docs/zeeguu.md lists them with what is kept
+"""The Zeeguu-compatible calls (docs/zeeguu.md lists them with what is kept
 and what is stricter). Each view reads upstream's input, calls the services and selectors that
 ``/api/`` calls, and answers in upstream's shape; friend actions answer exactly 200 on success,
 which is all the frontend accepts.
@@ -11,8 +11,8 @@ user one may not know exists is the answer for an unknown username.
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
-from rest_framework.parsers import FormParser
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request

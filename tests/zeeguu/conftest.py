@@ -1,4 +1,4 @@
-"""Calls as the Zeeguu web frontend makes them (ZEEGUU_COMPAT §1): the session in ``?session=``
+"""Calls as the Zeeguu web frontend makes them (docs/zeeguu.md): the session in ``?session=``
 (appended with ``&`` when the path has a query already), friend actions as JSON, settings and
 login as forms, ``mark_all_seen`` with no body and no Content-Type."""
 

@@ -1,5 +1,5 @@
 """Login, sessions, user details and settings through the Zeeguu-compatible paths
-(ZEEGUU_COMPAT §1.2, §1.3, §4, §5, §9.1, §9.3 and the username test facts)."""
+(docs/zeeguu.md; behaviours of upstream's own username tests)."""
 
 import datetime as dt
 import re

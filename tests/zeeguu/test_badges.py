@@ -1,4 +1,5 @@
-"""Badges through the Zeeguu-compatible paths (ZEEGUU_COMPAT §7, §9.4 and the badge test facts)."""
+"""Badges through the Zeeguu-compatible paths (docs/zeeguu.md; behaviours of upstream's
+own badge tests)."""
 
 import datetime as dt
 

@@ -1,4 +1,5 @@
-"""Friends through the Zeeguu-compatible paths (ZEEGUU_COMPAT §6 and its test facts §12)."""
+"""Friends through the Zeeguu-compatible paths (docs/zeeguu.md; behaviours of upstream's own
+friend tests)."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""Leaderboards and cohorts through the Zeeguu-compatible paths (ZEEGUU_COMPAT §10)."""
+"""Leaderboards and cohorts through the Zeeguu-compatible paths (docs/zeeguu.md)."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo

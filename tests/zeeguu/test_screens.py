@@ -1,5 +1,5 @@
 """One test per screen of the Zeeguu web frontend: the calls in the order the screen makes them,
-each answer checked for what the frontend reads from it (ZEEGUU_COMPAT §4-§10). Activity comes
+each answer checked for what the frontend reads from it (docs/zeeguu.md). Activity comes
 in through ``POST /api/events/``, as the platform would report it."""
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""``/search_users?query=`` (ZEEGUU_COMPAT §6.5 and the search test facts)."""
+"""``/search_users?query=`` (docs/zeeguu.md; behaviours of upstream's own search tests)."""
 
 from urllib.parse import quote
 

@@ -1,4 +1,4 @@
-"""Streaks through the Zeeguu-compatible paths (ZEEGUU_COMPAT §8)."""
+"""Streaks through the Zeeguu-compatible paths (docs/zeeguu.md)."""
 
 import datetime as dt
 
