@@ -135,4 +135,7 @@
     } else {
         showFirstError();
     }
+    // The add page autofocuses its first field once the page has loaded, which scrolls back to
+    // the top: show the first message again after that.
+    window.addEventListener("load", () => setTimeout(showFirstError, 0));
 })();
