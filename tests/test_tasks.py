@@ -2,6 +2,7 @@
 right after its commit and a real Celery worker (in a thread) sends it; a broker that cannot be
 reached never holds a request; beat's schedule is the worker's."""
 
+import contextlib
 import socket
 import time
 import uuid
@@ -59,11 +60,8 @@ def broker(request, settings):
     webhook_delivery._breaker.paused_until = 0.0
     reset_broker_connections()
     yield url
-    with app.connection_for_write() as connection:
-        try:
-            connection.default_channel.queue_delete(queue)
-        except Exception:  # noqa: S110 (an already deleted queue is fine)
-            pass
+    with app.connection_for_write() as connection, contextlib.suppress(Exception):  # already gone is fine
+        connection.default_channel.queue_delete(queue)
     reset_broker_connections()
     app.conf.update(saved)
 

@@ -3,6 +3,7 @@ backoff and the same delivery id, dead and hung endpoints, resends, leases, and 
 senders at once."""
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -158,7 +159,7 @@ class TestDelivery:
                 attempt_times.append(timezone.now())
                 assert webhook_deliveries_deliver_due() == 1
 
-        delays = [(b - a).total_seconds() for a, b in zip(attempt_times, attempt_times[1:], strict=False)]
+        delays = [(b - a).total_seconds() for a, b in itertools.pairwise(attempt_times)]
         assert delays[:9] == [10, 20, 40, 80, 160, 320, 640, 1280, 2560]
         assert set(delays[9:-1]) == {3600}  # capped at WEBHOOK_RETRY_MAX_DELAY_SECONDS
         assert attempt_times[-1] == START + dt.timedelta(hours=24)  # the last try at the window's end
@@ -279,7 +280,10 @@ class TestDelivery:
             now = timezone.now()
             events_record(
                 reporter=user,
-                events=[{"type": "word_translated", "language": "de", "occurred_at": now, "word": f"w{i}"} for i in range(10)],
+                events=[
+                    {"type": "word_translated", "language": "de", "occurred_at": now, "word": f"w{i}"}
+                    for i in range(10)
+                ],
             )
             webhook_deliveries_deliver_due()
         (got,) = receiver.received
@@ -326,9 +330,10 @@ def test_two_senders_at_once_never_send_a_delivery_twice(settings):
 
         def sender(_: int) -> None:
             while not done.is_set():
-                if webhook_deliveries_deliver_due(limit=7) == 0 and not WebhookDelivery.objects.filter(
-                    status="pending"
-                ).exists():
+                if (
+                    webhook_deliveries_deliver_due(limit=7) == 0
+                    and not WebhookDelivery.objects.filter(status="pending").exists()
+                ):
                     done.set()
 
         errors = run_in_threads(2, sender)

@@ -52,13 +52,14 @@ class TestEndpoints:
         assert not WebhookEndpoint.objects.exists()
 
     @pytest.mark.parametrize(
-        "url", ["https://hooks.example.org/a?x=1", "http://127.0.0.1:9000/hook", "http://localhost/h", "http://[::1]:81/"]
+        "url",
+        ["https://hooks.example.org/a?x=1", "http://127.0.0.1:9000/hook", "http://localhost/h", "http://[::1]:81/"],
     )
     def test_accepted_urls_https_or_loopback_http(self, url):
         assert endpoint(url=url).url == url
 
     def test_unknown_or_no_event_types_are_refused(self):
-        with pytest.raises(ValidationError, match="badge.awardd"):
+        with pytest.raises(ValidationError, match=r"badge\.awardd"):
             endpoint(types=["badge.awardd"])
         with pytest.raises(ValidationError):
             webhook_endpoint_put(url="https://a.example.org/", secret="x", event_types=[])
