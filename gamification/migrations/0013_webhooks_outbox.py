@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gamification', '0011_user_external_id_and_updated_at'),
+        ('gamification', '0012_badge_audit_entry'),
     ]
 
     operations = [
