@@ -172,19 +172,23 @@ def webhook_deliveries_claim(
     now = now or timezone.now()
     lease_until = now + lease_duration()
     excluded = set(exclude_endpoint_ids)
+    due = WebhookDelivery.objects.filter(next_attempt_at__lte=now)
+    if delivery_ids is not None:
+        due = due.filter(delivery_id__in=[UUID(str(value)) for value in delivery_ids])
+    if excluded:
+        due = due.exclude(endpoint_id__in=excluded)
+    # The worker polls every second: when nothing is due, one indexed read and no transaction
+    # (on SQLite a claim's transaction takes the database's write lock).
+    if not connection.in_atomic_block and not due.exists():
+        return []
 
     def run() -> list[Claim]:
-        due = WebhookDelivery.objects.filter(next_attempt_at__lte=now)
-        if delivery_ids is not None:
-            due = due.filter(delivery_id__in=[UUID(str(value)) for value in delivery_ids])
-        if excluded:
-            due = due.exclude(endpoint_id__in=excluded)
-        due = due.order_by("next_attempt_at", "id")
+        oldest_first = due.order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
+            oldest_first = oldest_first.select_for_update(skip_locked=True)
         chosen: dict[int, dt.datetime] = {}
         per_endpoint: dict[int, int] = defaultdict(int)
-        for pk, endpoint_id, due_at in due.values_list("pk", "endpoint_id", "next_attempt_at")[: limit * 4]:
+        for pk, endpoint_id, due_at in oldest_first.values_list("pk", "endpoint_id", "next_attempt_at")[: limit * 4]:
             if per_endpoint[endpoint_id] < PER_ENDPOINT and len(chosen) < limit:
                 per_endpoint[endpoint_id] += 1
                 chosen[pk] = due_at

@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from gamification.models import (
@@ -43,7 +43,7 @@ from gamification.models import (
     WebhookEventType,
 )
 from gamification.services.badge_icons import badge_icon_path
-from gamification.services.db import atomic_with_retry
+from gamification.services.db import atomic_with_retry, is_unique_violation
 from gamification.validators import webhook_event_types_validate, webhook_secret_validate, webhook_url_validate
 
 SUBSCRIBERS_CACHE_KEY = "webhooks:subscribers:v1"
@@ -267,7 +267,12 @@ def webhook_endpoint_put(
         webhook_subscribers_forget()
         return endpoint, created
 
-    return atomic_with_retry(run)
+    try:
+        return atomic_with_retry(run)
+    except IntegrityError as error:
+        if not is_unique_violation(error, on="url"):
+            raise
+        return atomic_with_retry(run)  # a concurrent registration of this URL won: update it
 
 
 def webhook_endpoint_update(

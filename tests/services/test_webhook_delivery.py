@@ -346,3 +346,13 @@ def test_two_senders_at_once_never_send_a_delivery_twice(settings):
     assert len(received) == total and set(received.values()) == {1}
     assert WebhookDelivery.objects.filter(status="delivered", attempts=1).count() == total
     assert WebhookAttempt.objects.count() == total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_with_nothing_due_is_one_read_and_no_transaction(django_assert_num_queries):
+    hook("https://hooks.example.org/")
+    with time_machine.travel(START, tick=False):
+        emit()  # due now, not yet at START - 1 s
+    with time_machine.travel(START - dt.timedelta(seconds=1), tick=False), django_assert_num_queries(1) as queries:
+        assert webhook_deliveries_deliver_due() == 0
+    assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
