@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gamification', '0012_badge_audit_entry'),
+        ('gamification', '0014_activitytype_frontend_icon_name'),
     ]
 
     operations = [
