@@ -46,6 +46,12 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py loaddata default_badges
 	DEBUG=1 $(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@# The worker (webhook deliveries, the streak-at-risk scan) runs beside the server, so the
+	@# embedded set-up needs no other service. It stops with the server: on Ctrl-C (both get
+	@# SIGINT), when runserver exits, or when make is killed.
+	@DEBUG=1 $(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Both databases run even when the first fails; the target fails if either did.

@@ -24,6 +24,13 @@ platform sends them (``--no-keys`` to leave them out). Before timing, a warm-up 
 user creates the metric rows a regular user has. ``--batch N`` sends N events per call instead
 (the platform's batches; the floor stays one statement per transaction).
 
+``--webhook``: afterwards, the same single-event ingestion with one webhook endpoint subscribed to
+every event type, a black hole (a loopback port that accepts connections and never answers), and
+``manage.py run_worker`` running beside the bench against the same database (so the worker
+really tries it and times out), against no endpoint at all, in the same run: ``--rounds``
+alternating blocks of each (``--events`` events per mode in all), then both rates and their ratio
+(target: within 10 %), the deliveries written and the worker's attempts.
+
 The floor: the same number of bare ``UPDATE gamification_usermetric SET value = value + 1 WHERE
 id = %s`` statements in autocommit mode (one transaction and one durable commit each) on the same
 connection. The script prints events/s, latency percentiles, queries per event, the floor's
@@ -57,6 +64,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=1, help="events per call (default 1; the API takes up to 500)")
     parser.add_argument("--no-keys", action="store_true", help="send events without idempotency keys")
     parser.add_argument("--database", default=BENCH_DATABASE, help="MariaDB only: the bench's own database (dropped)")
+    parser.add_argument(
+        "--webhook", action="store_true", help="also compare ingestion with a black-hole webhook subscribed and none"
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="--webhook: alternating blocks per mode (default 6)")
     args = parser.parse_args()
     if args.events < 1 or args.users < 1 or not 1 <= args.batch <= 500:
         parser.error("--events and --users must be at least 1, --batch 1 to 500")
@@ -123,6 +134,64 @@ class QueryCounter:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def webhook_comparison(args: argparse.Namespace, users: list, *, keys: bool) -> None:
+    """Single-event ingestion with a black-hole endpoint subscribed (and the worker trying it)
+    against none, in alternating blocks of the same run."""
+    import signal
+    import socket
+    import subprocess
+
+    from gamification.models import WebhookAttempt, WebhookDelivery, WebhookEventType
+    from gamification.services.events import events_record
+    from gamification.services.webhooks import webhook_endpoint_put, webhook_endpoint_update
+
+    black_hole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(1024)  # accepts (the kernel's backlog does), never answers
+    url = f"http://127.0.0.1:{black_hole.getsockname()[1]}/hook"
+    endpoint, _ = webhook_endpoint_put(url=url, secret="bench-secret", event_types=list(WebhookEventType.values))
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="zeeguu_site.settings")
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--database"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    per_block = max(1, args.events // (2 * args.rounds))
+    elapsed = {"none": 0.0, "black hole": 0.0}
+    counts = {"none": 0, "black hole": 0}
+    index = 10_000_000
+    try:
+        time.sleep(2)  # the worker is up and polling
+        for round_number in range(2 * args.rounds):
+            mode = "black hole" if round_number % 2 else "none"
+            webhook_endpoint_update(endpoint=endpoint, active=mode == "black hole")
+            started = time.perf_counter()
+            for call in range(per_block):
+                events_record(reporter=users[call % args.users], events=[make_event(args.type, index, keys=keys)])
+                index += 1
+            elapsed[mode] += time.perf_counter() - started
+            counts[mode] += per_block
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        black_hole.close()
+    rates = {mode: counts[mode] / elapsed[mode] for mode in elapsed}
+    ratio = rates["black hole"] / rates["none"]
+    attempts = WebhookAttempt.objects.count()
+    timeouts = WebhookAttempt.objects.filter(error__startswith="timeout").count()
+    print(f"Webhooks: {args.rounds} alternating blocks of {per_block} single-event calls per mode ({args.type})")
+    print(f"  no endpoint:                 {rates['none']:8.1f} events/s")
+    print(f"  black-hole endpoint + worker: {rates['black hole']:8.1f} events/s")
+    verdict = "within" if ratio >= 0.9 else "beyond"
+    print(f"  ratio: {ratio:.3f} of the rate without ({verdict} the 10 % target)")
+    print(
+        f"  deliveries written: {WebhookDelivery.objects.count()}, worker attempts during the run: {attempts}"
+        f" ({timeouts} timeouts)"
+    )
 
 
 def main() -> None:
@@ -216,6 +285,9 @@ def main() -> None:
     print(f"  ratio: events take {ratio:.2f}x the floor's time ({verdict} the 2x target)")
     if connection.vendor == "mysql":
         print(f"  target >= 200 events/s: {'met' if rate >= 200 else 'NOT met'}")
+    if args.webhook:
+        webhook_comparison(args, users, keys=keys)
+    if connection.vendor == "mysql":
         connection.close()
         recreate_database(server, args.database, create=False)
     else:

@@ -2,10 +2,13 @@
 called by the input serializers of the API and by the services other ways in (the admin, the
 commands, imports) go through."""
 
+import ipaddress
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from gamification.constants import EXTERNAL_ID_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.timeutils import is_valid_timezone
@@ -82,3 +85,76 @@ def external_id_validate(value: object) -> None:
         raise ValidationError(
             "An external id may not hold '/', control characters or surrounding whitespace.", code="invalid_characters"
         )
+
+
+# Webhook endpoints (SPEC §11.3) -------------------------------------------------------------------
+WEBHOOK_URL_MAX_LENGTH = 500
+WEBHOOK_SECRET_MAX_LENGTH = 255
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_url_validate(url: object) -> str:
+    """An endpoint's URL, returned stripped: ``https://`` with a host, or ``http://`` only to a
+    loopback address (``localhost``, ``127.0.0.0/8``, ``[::1]``), where nothing travels over a
+    network. No user name or password in it (the admin shows URLs), at most 500 characters."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError("Enter the endpoint's URL.", code="required")
+    value = url.strip()
+    if len(value) > WEBHOOK_URL_MAX_LENGTH:
+        raise ValidationError(f"A URL has at most {WEBHOOK_URL_MAX_LENGTH} characters.", code="max_length")
+    try:
+        URLValidator(schemes=["http", "https"])(value)
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018  (ValueError when out of range)
+    except (ValidationError, ValueError):
+        raise ValidationError("Enter a valid http or https URL.", code="invalid") from None
+    if not host:
+        raise ValidationError("Enter a valid http or https URL.", code="invalid")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("Leave credentials out of the URL: the secret signs every delivery.", code="credentials")
+    if parts.scheme == "http" and not _is_loopback_host(host):
+        raise ValidationError(
+            "Use https; plain http is allowed only to a loopback address (localhost, 127.0.0.1, [::1]).",
+            code="insecure",
+        )
+    return value
+
+
+def webhook_secret_validate(secret: object) -> str:
+    """An endpoint's signing secret, stored exactly as given: 1 to 255 printable characters."""
+    if not isinstance(secret, str) or not secret:
+        raise ValidationError("Enter the secret the receiver checks signatures with.", code="required")
+    if len(secret) > WEBHOOK_SECRET_MAX_LENGTH:
+        raise ValidationError(f"A secret has at most {WEBHOOK_SECRET_MAX_LENGTH} characters.", code="max_length")
+    if not secret.isprintable():
+        raise ValidationError("A secret may not hold control characters.", code="invalid_characters")
+    return secret
+
+
+def webhook_event_types_validate(event_types: object) -> list[str]:
+    """The event types an endpoint wants: a non-empty list of known ones, returned without
+    repeats in the order of ``WebhookEventType``."""
+    from gamification.models.webhooks import WebhookEventType
+
+    if isinstance(event_types, str) or not isinstance(event_types, list | tuple | set | frozenset):
+        raise ValidationError("Give a list of event types.", code="invalid")
+    known = list(WebhookEventType.values)
+    unknown = sorted({str(value) for value in event_types if value not in known})
+    if unknown:
+        raise ValidationError(
+            "Unknown event type(s): %(unknown)s. Known: %(known)s.",
+            code="unknown_event_type",
+            params={"unknown": ", ".join(unknown), "known": ", ".join(known)},
+        )
+    if not event_types:
+        raise ValidationError("Choose at least one event type.", code="required")
+    return [value for value in known if value in set(event_types)]

@@ -37,6 +37,13 @@ SECTIONS: list[tuple[str, list[tuple[str, str | None]]]] = [
         ],
     ),
     (
+        "Platform integration",
+        [
+            ("WebhookEndpoint", None),
+            ("WebhookDelivery", None),
+        ],
+    ),
+    (
         "Diagnostics (read-only)",
         [
             ("FirstOccurrence", None),

@@ -420,6 +420,57 @@ STREAK_MIN_SECONDS_PER_DAY = int(os.environ.get("STREAK_MIN_SECONDS_PER_DAY", "1
 # Uploaded badge icons (PNG, JPEG, WebP).
 BADGE_ICON_MAX_BYTES = int(os.environ.get("BADGE_ICON_MAX_BYTES", str(512 * 1024)))
 
+# Outbound events (SPEC §11.3) and the worker (SPEC §15) --------------------------------------
+# Absolute URL of this site (e.g. https://gamification.example.org): webhook payloads carry
+# absolute badge icon URLs with it; without it they are site-relative paths.
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
+# Seconds a receiver may take to accept the connection, and then to answer; past it the attempt
+# is a timeout, retried later.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Retries: the first after WEBHOOK_RETRY_BASE_SECONDS, then doubling, each at most
+# WEBHOOK_RETRY_MAX_DELAY_SECONDS, until WEBHOOK_RETRY_WINDOW after the event; then failed.
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "10"))
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "3600"))
+WEBHOOK_RETRY_WINDOW = env_duration("WEBHOOK_RETRY_WINDOW", "24h")
+# Delivered and failed deliveries (with their attempts) are deleted this long after the event.
+WEBHOOK_RETENTION = env_duration("WEBHOOK_RETENTION", "30d")
+# streak.at_risk is sent once per user, language and local day, from this local time (HH:MM) on,
+# while the streak is above 0 and the day does not count yet.
+WEBHOOK_STREAK_AT_RISK_TIME = os.environ.get("WEBHOOK_STREAK_AT_RISK_TIME", "19:00").strip()
+try:
+    dt.time.fromisoformat(WEBHOOK_STREAK_AT_RISK_TIME)
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_STREAK_AT_RISK_TIME: a local time such as 19:00") from None
+# How long processes may serve the list of subscribed endpoints from the cache (Redis when
+# REDIS_URL is set; changes made through the services clear it at once).
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = float(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "10"))
+# run_worker (database-backed): how often it looks for due deliveries, and how many endpoints it
+# sends to at once (one thread each).
+WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
+WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "4"))
+# Under Celery beat, how often due deliveries (retries) are swept.
+WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "5"))
+
+# Celery (when CELERY_BROKER_URL is set): deliveries are handed to it right after the commit;
+# the periodic jobs (gamification.worker.PERIODIC_JOBS) run from its beat.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "gamification")
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: bound a publish from a request (a broker outage must not hold requests).
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": max(REDIS_TIMEOUT, 1.0),
+    "max_retries": 0,
+}
+# The schedule's jobs are idempotent and interval-based: nothing to persist between starts.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+
 # Logging --------------------------------------------------------------------------------------
 # One line per request (gamification.middleware.RequestLogMiddleware, logger
 # "gamification.request") and one per error (Django's "django.request" at ERROR, with the

@@ -6,8 +6,18 @@ from gamification.models.languages import Language
 from gamification.models.streaks import LanguageStreak, PracticeDay
 from gamification.models.tokens import ClientToken
 from gamification.models.users import User
+from gamification.models.webhooks import (
+    WEBHOOK_TEST_EVENT,
+    DeliveryStatus,
+    StreakAtRiskNotice,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 
 __all__ = [
+    "WEBHOOK_TEST_EVENT",
     "ActivityEvent",
     "ActivityType",
     "AwardMechanism",
@@ -17,6 +27,7 @@ __all__ = [
     "ClassroomMembership",
     "ClassroomRole",
     "ClientToken",
+    "DeliveryStatus",
     "EventType",
     "FirstOccurrence",
     "FriendRequest",
@@ -25,7 +36,12 @@ __all__ = [
     "LanguageStreak",
     "PracticeDay",
     "PracticeKind",
+    "StreakAtRiskNotice",
     "User",
     "UserBadge",
     "UserMetric",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEventType",
 ]

@@ -7,13 +7,20 @@ alive is decided here, against each user's local today. The rules are in docs/st
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from gamification.models import Friendship, LanguageStreak, User
-from gamification.timeutils import ONE_DAY, local_day_number, local_today
+from gamification.timeutils import (
+    ONE_DAY,
+    known_timezones,
+    local_day_number,
+    local_today,
+    start_of_local_day,
+    zone,
+)
 
 
 @dataclass(frozen=True)
@@ -130,3 +137,57 @@ def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
         ]
         for user_id in ids
     }
+
+
+# Streaks at risk (SPEC §11.3 streak.at_risk) ------------------------------------------------------
+@dataclass(frozen=True)
+class StreakAtRisk:
+    """A language streak above 0 whose user has not made today count yet."""
+
+    user_id: int
+    username: str
+    external_id: str | None
+    language_id: str
+    daily_streak: int
+    local_date: dt.date
+    local_deadline: dt.datetime  # the end of that local day, in the user's zone
+
+
+def zones_at_or_after(*, local_time: dt.time, now: dt.datetime) -> list[str]:
+    """The time zones (of ``known_timezones``) whose wall clock shows ``local_time`` or later,
+    before midnight, at ``now``."""
+    return sorted(name for name in known_timezones() if now.astimezone(zone(name)).time() >= local_time)
+
+
+def streaks_at_risk(*, now: dt.datetime, from_local_time: dt.time) -> Iterator[StreakAtRisk]:
+    """Every language streak that is above 0 now and whose user's local today does not count
+    yet, for the users whose local time is ``from_local_time`` or later (their evening). One
+    query, streamed: the users in those zones whose stored run ended at most two UTC dates ago
+    (a local yesterday is never older), then the rule of ``daily_streak_current`` and
+    ``practiced_today`` on each user's calendar."""
+    zones = zones_at_or_after(local_time=from_local_time, now=now)
+    if not zones:
+        return
+    rows = (
+        LanguageStreak.objects.filter(
+            length__gt=0, last_date__gte=now.astimezone(dt.UTC).date() - 2 * ONE_DAY, user__timezone__in=zones
+        )
+        .order_by("user_id", "language_id")
+        .values_list(
+            "user_id", "user__username", "user__external_id", "user__timezone", "language_id", "length", "last_date"
+        )
+    )
+    for user_id, username, external_id, tz_name, language_id, length, last_date in rows.iterator(chunk_size=2000):
+        today = local_today(tz_name, now)
+        streak = daily_streak_current(length=length, last_date=last_date, today=today)
+        if streak <= 0 or practiced_today(length=length, last_date=last_date, today=today):
+            continue
+        yield StreakAtRisk(
+            user_id=user_id,
+            username=username,
+            external_id=external_id,
+            language_id=language_id,
+            daily_streak=streak,
+            local_date=today,
+            local_deadline=start_of_local_day(today + ONE_DAY, tz_name).astimezone(zone(tz_name)),
+        )

@@ -1,26 +1,13 @@
 """Badge payloads (SPEC §5): badge progress, a friend's achieved badges, unseen counts."""
 
-from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from gamification.models import AwardMechanism, Badge
-
-BUNDLED_ICON_DIR = "gamification/badges"
-
-
-def bundled_icon_path(icon: str) -> str | None:
-    """The static URL path of a bundled SVG icon, by its base name (``translated_words_1``).
-
-    None when the name is not a bundled file that the static storage knows: the hashed-manifest
-    storage used in production raises ValueError for unknown names, and a stray name in the
-    database must never turn a badge list into a 500.
-    """
-    try:
-        return static(f"{BUNDLED_ICON_DIR}/{icon}.svg")
-    except ValueError:
-        return None
+from gamification.services.badge_icons import BUNDLED_ICON_DIR as BUNDLED_ICON_DIR  # re-exported: the admin
+from gamification.services.badge_icons import badge_icon_path
+from gamification.services.badge_icons import bundled_icon_path as bundled_icon_path  # imports these from here
 
 
 def badge_icon_url(badge: Badge, request: Request | None) -> str | None:
@@ -29,7 +16,7 @@ def badge_icon_url(badge: Badge, request: Request | None) -> str | None:
     Without a request (e.g. outside HTTP), the URL is site-relative. None when the badge has no
     icon at all.
     """
-    path = badge.icon_upload.url if badge.icon_upload else bundled_icon_path(badge.icon) if badge.icon else None
+    path = badge_icon_path(badge)
     if path is None:
         return None
     return request.build_absolute_uri(path) if request is not None else path

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 if TYPE_CHECKING:
@@ -26,6 +27,28 @@ ICON_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 ICON_CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 ICON_MIN_PIXELS = 16
 ICON_MAX_PIXELS = 1024
+BUNDLED_ICON_DIR = "gamification/badges"
+
+
+def bundled_icon_path(icon: str) -> str | None:
+    """The static URL path of a bundled SVG icon, by its base name (``translated_words_1``).
+
+    None when the name is not a bundled file that the static storage knows: the hashed-manifest
+    storage used in production raises ValueError for unknown names, and a stray name in the
+    database must never turn a badge list into a 500.
+    """
+    try:
+        return static(f"{BUNDLED_ICON_DIR}/{icon}.svg")
+    except ValueError:
+        return None
+
+
+def badge_icon_path(badge: "Badge") -> str | None:
+    """The site-relative URL path of a badge's icon: the staff upload when there is one, else the
+    bundled SVG; None when the badge has no icon at all."""
+    if badge.icon_upload:
+        return badge.icon_upload.url
+    return bundled_icon_path(badge.icon) if badge.icon else None
 
 
 def _looks_like_svg(upload: UploadedFile, head: bytes) -> bool:

@@ -33,6 +33,7 @@ from gamification.selectors.relationships import (
 )
 from gamification.services.db import atomic_with_retry, is_unique_violation, metrics_lock_or_create
 from gamification.services.metrics import gauge_set_by_code
+from gamification.services.webhooks import webhook_friend_request_accepted, webhook_friend_request_created
 
 
 def _lock_friends_metrics(*, user_ids: list[int]) -> ActivityType | None:
@@ -132,6 +133,7 @@ def friend_request_send(*, sender: User, receiver_username: str) -> FriendReques
         # an active friendship.
         if _active_friendship(sender.pk, receiver.pk) is not None:
             raise ConflictError("You are already friends.")
+        webhook_friend_request_created(request=request, sender=sender, receiver=receiver)
         return request
 
     return atomic_with_retry(run)
@@ -175,6 +177,9 @@ def friend_request_accept(*, request_id: int, acting_user: User) -> AcceptedFrie
         # The streak selectors read both users' timezones from the friendship.
         friendship.user_low, friendship.user_high = sorted((sender, acting_user), key=lambda user: user.pk)
         friends_metric_refresh(user_ids=[sender.pk, acting_user.pk])
+        webhook_friend_request_accepted(
+            request=request, sender=sender, receiver=acting_user, accepted_at=friendship.created_at
+        )
         return AcceptedFriendship(friendship=friendship, friend=sender)
 
     return atomic_with_retry(run)

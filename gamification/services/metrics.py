@@ -8,7 +8,8 @@ and MariaDB:
 3. change the value with ``F()`` in SQL, never read-modify-write in Python;
 4. award, in the same transaction, every badge of the type whose threshold the new value
    reaches and that the user lacks; the (user, badge) unique constraint is the backstop;
-5. announce new badges with ``transaction.on_commit``.
+5. write the ``badge.awarded`` outbox rows in the same transaction (``services.webhooks``: no
+   query unless an endpoint subscribes), and announce new badges with ``transaction.on_commit``.
 
 Callers may wrap several updates in their own transaction (event ingestion does); the lock is
 then held until that transaction ends.
@@ -29,6 +30,7 @@ from gamification.services.db import (
     metrics_lock_or_create,
     quoted_table,
 )
+from gamification.services.webhooks import webhook_badges_awarded
 
 T = TypeVar("T")
 
@@ -93,6 +95,9 @@ def _award_between(
     awards = [UserBadge(user_id=user_id, badge=badge, achieved_at=now) for badge in candidates]
     UserBadge.objects.bulk_create(awards, ignore_conflicts=True)
     new_badges = tuple(awards)
+    # The metric row's lock makes every award here new (the constraint is only the backstop):
+    # their outbound events are written with them, in this transaction.
+    webhook_badges_awarded(user_id=user_id, user_badges=new_badges)
     transaction.on_commit(
         lambda: signals.badges_awarded.send(sender=UserBadge, user_id=user_id, user_badges=new_badges)
     )

@@ -25,6 +25,7 @@ from gamification.services.friends import friends_recount_after_user_delete
 from gamification.services.metrics import one_time_achieve
 from gamification.services.tokens import IssuedToken, auth_token_issue
 from gamification.services.usernames import animal_of, username_generate, username_is_taken
+from gamification.services.webhooks import webhook_user_deleted
 from gamification.validators import display_name_validate, timezone_validate, username_normalize
 
 # A clash at insert means a concurrent sign-up took the generated name: retry a few times.
@@ -243,7 +244,14 @@ def _on_profile_customised(user: User) -> None:
 def user_delete(*, user: User) -> None:
     """Delete the account and all its gamification data (cascades).
 
-    Former friends' FRIENDS metric follows (their badges stay). Retried as a whole on a
-    deadlock (e.g. with a friend accepting a request at the same moment).
+    Former friends' FRIENDS metric follows (their badges stay). ``user.deleted`` is written to
+    the outbox in the same transaction, with the external id read before the row goes. Retried
+    as a whole on a deadlock (e.g. with a friend accepting a request at the same moment).
     """
-    atomic_with_retry(lambda: friends_recount_after_user_delete(user=user))
+    external_id = user.external_id
+
+    def run() -> None:
+        webhook_user_deleted(external_id=external_id)
+        friends_recount_after_user_delete(user=user)
+
+    atomic_with_retry(run)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from gamification.models import ActivityEvent, Badge, FirstOccurrence, UserBadge, UserMetric
+from gamification.services.webhooks import webhook_subscribers
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
@@ -328,6 +329,7 @@ class TestReportingForOthers:
         client = client_for(platform)
         learners = UserFactory.create_batch(12)
         post(client, {"events": [word(user=u.username) for u in learners]})  # metric rows exist
+        webhook_subscribers(event_type="badge.awarded")  # the webhook subscribers are cached, as when warm
 
         def batch(n_users: int) -> dict:
             return {"events": [word(f"{n_users}-{i}", user=learners[i % n_users].username) for i in range(24)]}

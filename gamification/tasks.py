@@ -1,0 +1,27 @@
+"""Celery tasks (SPEC §15): thin wrappers around services, used when ``CELERY_BROKER_URL`` is set.
+
+Every task is safe to run twice (acks late: a worker killed mid-task gets it redelivered):
+deliveries are claimed with leases and the outcome recorded only by the claim's holder, and
+the periodic jobs are the idempotent ones of ``gamification.worker.PERIODIC_JOBS``.
+"""
+
+from zeeguu_site.celery import app
+
+
+@app.task(name="gamification.webhooks_deliver", acks_late=True, ignore_result=True)
+def webhooks_deliver(delivery_ids: list[str]) -> int:
+    """Send these deliveries (handed over right after the commit that wrote them) if still due."""
+    from gamification.services.webhook_delivery import webhook_deliveries_deliver
+
+    return webhook_deliveries_deliver(delivery_ids=delivery_ids)
+
+
+@app.task(name="gamification.periodic_job", acks_late=True, ignore_result=True)
+def periodic_job(name: str) -> int:
+    """One run of a job of the schedule (``gamification.worker.PERIODIC_JOBS``), from beat."""
+    from gamification.worker import periodic_job_run
+
+    handled, full = periodic_job_run(name)
+    if full:  # a backlog: go on at once rather than at the next beat
+        periodic_job.apply_async(args=[name], expires=300)
+    return handled
