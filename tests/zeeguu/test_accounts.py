@@ -11,7 +11,7 @@ from django.utils import timezone
 from waffle.models import Flag
 
 from gamification.constants import AVATAR_IMAGES, BACKGROUND_COLORS, CHARACTER_COLORS
-from gamification.models import ClassroomRole, ClientToken, UserBadge
+from gamification.models import ClassroomRole, ClientToken, User, UserBadge
 from gamification.services.tokens import auth_token_issue
 from gamification.throttles import AuthThrottle
 from tests.conftest import client_for
@@ -228,6 +228,12 @@ class TestProfileSettings:
         return form
 
     def test_the_frontends_whole_form_changes_name_and_avatar_only(self, ada):
+        # Sign-up draws a random avatar: start from one that differs from the form's in every key,
+        # or the draw would sometimes leave nothing to change (and no badge to award).
+        User.objects.filter(pk=ada.pk).update(
+            avatar_image="owl", avatar_character_color=CHARACTER_COLORS[0], avatar_background_color=BACKGROUND_COLORS[0]
+        )
+        ada.refresh_from_db()
         form = self.frontend_form(
             ada,
             name="Ada Lovelace",
