@@ -54,11 +54,23 @@ run: install
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-# Both databases run even when the first fails; the target fails if either did.
-test: install
+# Both databases run even when the first fails; the target fails if either did. The two passes
+# run side by side (one core each; logs in test-logs/, printed when both end); TEST_SERIAL=1
+# runs them one after the other with live output.
+TEST_SERIAL ?=
+test: install browser-deps
 	@sqlite=0; mariadb=0; \
-	$(MAKE) --no-print-directory test-sqlite || sqlite=$$?; \
-	$(MAKE) --no-print-directory test-mariadb || mariadb=$$?; \
+	if [ -n "$(TEST_SERIAL)" ]; then \
+		$(MAKE) --no-print-directory test-sqlite || sqlite=$$?; \
+		$(MAKE) --no-print-directory test-mariadb || mariadb=$$?; \
+	else \
+		mkdir -p test-logs; \
+		echo "Running the SQLite and MariaDB passes side by side (logs: test-logs/sqlite.log, test-logs/mariadb.log)..."; \
+		$(MAKE) --no-print-directory test-sqlite >test-logs/sqlite.log 2>&1 & s=$$!; \
+		$(MAKE) --no-print-directory test-mariadb >test-logs/mariadb.log 2>&1 & m=$$!; \
+		wait $$s || sqlite=$$?; wait $$m || mariadb=$$?; \
+		cat test-logs/sqlite.log test-logs/mariadb.log; \
+	fi; \
 	echo "Summary: SQLite $$([ $$sqlite = 0 ] && echo passed || echo FAILED), MariaDB $$([ $$mariadb = 0 ] && echo passed-or-skipped || echo FAILED)"; \
 	[ $$sqlite = 0 ] && [ $$mariadb = 0 ]
 
@@ -91,4 +103,4 @@ demo: install
 	DEBUG=1 $(PY) manage.py seed_demo
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache test-results
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache test-results test-logs
