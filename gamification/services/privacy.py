@@ -19,6 +19,9 @@ def privacy_settings_update(*, user: User, **changes: object) -> PrivacySettings
     if unknown:
         raise TypeError(f"unknown privacy settings: {sorted(unknown)}")
 
+    if not changes:
+        return privacy_settings_of(user_id=user.pk)
+
     def run() -> PrivacySettings:
         now = timezone.now()
         updated = PrivacySettings.objects.filter(user_id=user.pk).update(**changes, updated_at=now)
