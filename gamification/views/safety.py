@@ -46,6 +46,7 @@ class BlockViewSet(viewsets.GenericViewSet):
     """My blocks. Logged-in users, for their own blocks."""
 
     queryset = User.objects.none()  # what the schema generator reads the path parameter from
+    serializer_class = BlockCreateSerializer  # what OPTIONS describes for POST
     lookup_field = "username"
     lookup_value_regex = "[^/]+"
 

@@ -195,3 +195,16 @@ def test_the_blocks_list_has_a_fixed_number_of_queries(django_assert_num_queries
         response = client.get("/api/blocks/")
 
     assert len(response.json()) == 33
+
+
+def test_options_describes_the_endpoint_as_json():
+    response = client_for(UserFactory()).options("/api/blocks/")
+
+    assert response.status_code == 200
+    assert "username" in response.json()["actions"]["POST"]
+
+
+def test_a_whitespace_username_is_400():
+    response = client_for(UserFactory()).post("/api/blocks/", {"username": "\u00a0 "}, format="json")
+
+    assert response.status_code == 400
