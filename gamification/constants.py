@@ -53,6 +53,9 @@ FEATURE_FLAGS: tuple[str, ...] = ("gamification",)
 # pagination), so this bounds them. Enforced when a request is sent and when it is accepted.
 FRIENDS_MAX = 1000
 
+# A user blocks at most this many users at once: ``GET /api/blocks/`` returns them whole.
+BLOCKS_MAX = 1000
+
 USERNAME_MAX_LENGTH = 50
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254

@@ -12,6 +12,7 @@ from gamification.views import (
     friend_requests,
     friends,
     leaderboards,
+    safety,
     streaks,
     users,
 )
@@ -22,6 +23,7 @@ router.register("friends", friends.FriendViewSet, basename="friend")
 router.register("users", users.UserViewSet, basename="user")
 router.register("badges", badges.BadgeViewSet, basename="badge")
 router.register("classrooms", classrooms.ClassroomViewSet, basename="classroom")
+router.register("blocks", safety.BlockViewSet, basename="block")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
@@ -29,6 +31,7 @@ urlpatterns = [
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),
+    path("me/privacy/", safety.PrivacySettingsView.as_view(), name="me-privacy"),
     path("avatar-options/", accounts.AvatarOptionsView.as_view(), name="avatar-options"),
     path("events/", events.EventsView.as_view(), name="events"),
     path("streaks/", streaks.MyStreaksView.as_view(), name="streaks"),

@@ -30,6 +30,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str | None]]]] = [
             ("User", "Users"),
             ("Friendship", None),
             ("FriendRequest", None),
+            ("Block", None),
             ("Classroom", None),
             ("ClassroomMembership", None),
             ("ActivityEvent", "Activity log"),

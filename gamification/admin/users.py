@@ -19,6 +19,7 @@ from gamification.admin.widgets import ColorSwatchSelect
 from gamification.constants import BACKGROUND_COLORS, CHARACTER_COLORS
 from gamification.exceptions import ConflictError
 from gamification.models import User
+from gamification.selectors.relationships import privacy_settings_of
 from gamification.selectors.user_overview import user_overview
 from gamification.services.badges import badge_award_manual
 from gamification.services.usernames import username_is_taken
@@ -93,7 +94,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("username", "email", "name")
     ordering = ("username_key",)
-    readonly_fields = ("created_at", "last_login", "avatar_preview")
+    readonly_fields = ("created_at", "last_login", "avatar_preview", "privacy_shown")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("username", "name", "timezone")}),
@@ -101,6 +102,7 @@ class UserAdmin(DjangoUserAdmin):
             "Avatar",
             {"fields": ("avatar_preview", "avatar_image", "avatar_character_color", "avatar_background_color")},
         ),
+        ("Privacy (the learner's own choice, read-only)", {"fields": ("privacy_shown",)}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "created_at")}),
     )
@@ -119,6 +121,19 @@ class UserAdmin(DjangoUserAdmin):
             user.avatar_background_color,
             user.avatar_character_color,
             user.avatar_image,
+        )
+
+    @admin.display(description="Privacy settings")
+    def privacy_shown(self, user: User) -> str:
+        if not user.pk:
+            return "-"
+        settings = privacy_settings_of(user_id=user.pk)
+        return format_html(
+            "Progress (friends list, badges, streaks) visible to: <strong>{}</strong><br>"
+            "Found by search: <strong>{}</strong><br>On other learners' leaderboards: <strong>{}</strong>",
+            settings.get_progress_visible_to_display().lower(),
+            "yes" if settings.discoverable else "by exact username only",
+            "yes" if settings.on_leaderboards else "no (teachers still see them)",
         )
 
     def save_model(self, request, obj, form, change) -> None:

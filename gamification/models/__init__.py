@@ -3,6 +3,7 @@ from gamification.models.badges import ActivityType, AwardMechanism, Badge, Badg
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
+from gamification.models.safety import Block, PrivacySettings, ProgressVisibility
 from gamification.models.streaks import LanguageStreak, PracticeDay
 from gamification.models.tokens import ClientToken
 from gamification.models.users import User
@@ -23,6 +24,7 @@ __all__ = [
     "AwardMechanism",
     "Badge",
     "BadgeAuditEntry",
+    "Block",
     "Classroom",
     "ClassroomMembership",
     "ClassroomRole",
@@ -36,6 +38,8 @@ __all__ = [
     "LanguageStreak",
     "PracticeDay",
     "PracticeKind",
+    "PrivacySettings",
+    "ProgressVisibility",
     "StreakAtRiskNotice",
     "User",
     "UserBadge",

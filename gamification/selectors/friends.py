@@ -1,10 +1,15 @@
 """Reading friendships and friend requests (SPEC §5, §6)."""
 
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, When
 
 from gamification.constants import FRIENDS_MAX
 from gamification.models import FriendRequest, Friendship, User
-from gamification.selectors.relationships import friendships_active_of, user_pair
+from gamification.selectors.relationships import (
+    friendships_active_of,
+    is_blocked_with,
+    progress_is_private,
+    user_pair,
+)
 from gamification.selectors.streaks import friend_streaks, languages_for_users
 from gamification.selectors.users import binary_collation
 
@@ -12,19 +17,31 @@ from gamification.selectors.users import binary_collation
 FRIEND_REQUESTS_LIST_MAX = 500
 
 
-def active_friendships_with_users(*, user_id: int, limit: int | None = None) -> QuerySet[Friendship]:
+def active_friendships_with_users(
+    *, user_id: int, limit: int | None = None, hidden_from: int | None = None
+) -> QuerySet[Friendship]:
     """The user's active friendships with both users loaded, ordered by the friend's username
-    ignoring case, at most ``limit`` (default ``FRIENDS_MAX``: no user has more friends)."""
+    ignoring case, at most ``limit`` (default ``FRIENDS_MAX``: no user has more friends). With
+    ``hidden_from`` (a viewer who is not ``user_id`` and in no block with them), never a
+    friendship whose other side is in a block with that viewer."""
     friend_key = Case(
         When(user_low_id=user_id, then=F("user_high__username_key")),
         default=F("user_low__username_key"),
     )
     # Code point order of the lower-cased names on every backend (as in user search).
     friend_key = binary_collation(friend_key)
+    friendships = friendships_active_of(user_id=user_id)
+    if hidden_from is not None:
+        friendships = friendships.exclude(is_blocked_with(user_id=hidden_from, other=OuterRef("user_low_id"))).exclude(
+            is_blocked_with(user_id=hidden_from, other=OuterRef("user_high_id"))
+        )
     return (
-        friendships_active_of(user_id=user_id)
-        .select_related("user_low", "user_high")
-        .annotate(friend_key=friend_key)
+        friendships.select_related("user_low", "user_high")
+        .annotate(
+            friend_key=friend_key,
+            low_progress_private=progress_is_private(user=OuterRef("user_low_id")),
+            high_progress_private=progress_is_private(user=OuterRef("user_high_id")),
+        )
         .order_by("friend_key", "id")[: limit or FRIENDS_MAX]
     )
 
@@ -33,14 +50,22 @@ def _other(friendship: Friendship, user_id: int) -> User:
     return friendship.user_high if friendship.user_low_id == user_id else friendship.user_low
 
 
-def friends_of(*, user_id: int) -> list[User]:
+def friends_of(*, user_id: int, viewer_id: int | None = None) -> list[User]:
     """The user's current friends, by username ignoring case, in one query. Each friend carries
-    ``friendship`` and ``friends_since``."""
+    ``friendship``, ``friends_since`` and ``progress_private`` (they show their friends list,
+    badges and streaks to nobody). With ``viewer_id`` (someone else looking at the list),
+    never a friend in a block with the viewer: they do not exist for each other."""
+    # The user themself is in no block with the viewer (else the list is a 404).
+    hidden_from = viewer_id if viewer_id != user_id else None
+    friendships = active_friendships_with_users(user_id=user_id, hidden_from=hidden_from)
     friends = []
-    for friendship in active_friendships_with_users(user_id=user_id):
+    for friendship in friendships:
         friend = _other(friendship, user_id)
         friend.friendship = friendship
         friend.friends_since = friendship.created_at
+        friend.progress_private = (
+            friendship.high_progress_private if friendship.user_low_id == user_id else friendship.low_progress_private
+        )
         friends.append(friend)
     return friends
 
@@ -48,12 +73,13 @@ def friends_of(*, user_id: int) -> list[User]:
 def friend_list(*, user: User) -> list[User]:
     """My friends for ``GET /api/friends/``: each friend carries ``friends_since``,
     ``friend_streak`` and ``languages`` (``[{code, name, daily_streak, max_streak}]``). A fixed
-    number of queries whatever the number of friends."""
+    number of queries whatever the number of friends. A friend who shows their progress to
+    nobody has ``languages`` empty (their streaks are theirs alone; our friend streak is ours)."""
     friends = friends_of(user_id=user.pk)
     if not friends:
         return []
     streaks = friend_streaks(friendships=[friend.friendship for friend in friends])
-    languages = languages_for_users(user_ids=[friend.pk for friend in friends])
+    languages = languages_for_users(user_ids=[friend.pk for friend in friends if not friend.progress_private])
     for friend in friends:
         friend.friend_streak = streaks.get(friend.friendship.pk, 0)
         friend.languages = languages.get(friend.pk, [])

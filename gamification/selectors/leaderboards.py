@@ -18,6 +18,14 @@ Decisions where the spec is silent:
 - ``is_friend`` always means a *current* friend, on past boards too: a friend removed this week
   still appears on last week's board, with ``is_friend`` false.
 - Ties are ordered by username ignoring case, then by account age, so that the order is total.
+
+Blocks and privacy settings (asked of ``selectors.relationships`` inside the same queries, so
+they add no query): a pair blocked now is not on each other's friends board, past periods
+included; classroom boards show every student whatever the blocks (they are the teacher's). A
+learner who left the boards (``on_leaderboards`` false) is not a row on anyone else's friends
+board nor, for the classroom's students, on a classroom board, and ranks are computed without
+them; they still see themself on boards they look at, ranked among the others, and the
+classroom's teachers still see them.
 """
 
 import datetime as dt
@@ -37,7 +45,7 @@ from gamification.models import (
     PracticeKind,
     User,
 )
-from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of
+from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of, is_off_leaderboards
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
 MAX_ID = 2**63 - 1
@@ -167,22 +175,37 @@ def _friends_board(
     at: dt.datetime,
     limit: int | None,
 ) -> tuple[list[BoardRow], Standing | None]:
-    """Me and whoever was my friend at the instant ``at``, ranked on ``metric`` over
-    ``[start, end)``. Two queries whatever the number of friends: the friendships with both
-    users' summaries, and the values."""
+    """Me and whoever was my friend at the instant ``at`` (but friends who left the boards),
+    ranked on ``metric`` over ``[start, end)``. Two queries whatever the number of friends: the
+    friendships with both users' summaries and settings, and the values."""
     # The friendships current now (for is_friend) and those current at ``at`` (the scope).
     history = (
         friendships_current_now_or_at(user_id=user.pk, at=at)
         .order_by()
-        .values_list("created_at", "ended_at", "active", *_summary_fields("user_low"), *_summary_fields("user_high"))
+        .annotate(
+            low_off=is_off_leaderboards(user=OuterRef("user_low_id")),
+            high_off=is_off_leaderboards(user=OuterRef("user_high_id")),
+        )
+        .values_list(
+            "created_at",
+            "ended_at",
+            "active",
+            "low_off",
+            "high_off",
+            *_summary_fields("user_low"),
+            *_summary_fields("user_high"),
+        )
     )
     width = len(SUMMARY_FIELDS)
     members = {user.pk: Member.of(user)}
     current_friend_ids: set[int] = set()
-    for created_at, ended_at, active, *pair in history:
-        other = Member(*pair[width:]) if pair[0] == user.pk else Member(*pair[:width])
+    for created_at, ended_at, active, low_off, high_off, *pair in history:
+        other_is_high = pair[0] == user.pk
+        other = Member(*pair[width:]) if other_is_high else Member(*pair[:width])
         if active:
             current_friend_ids.add(other.pk)
+        if high_off if other_is_high else low_off:
+            continue
         if created_at <= at and (ended_at is None or ended_at > at):
             members[other.pk] = other
     values = member_values(metric=metric, user_ids=members, start=start, end=end)
@@ -223,35 +246,43 @@ def friends_leaderboard_between(
 
 def _classroom_students(*, user: User, classroom_id: int) -> tuple[list[Member], set[int]]:
     """A classroom's students and which of them are ``user``'s friends, once ``user`` may see its
-    board (else ForbiddenError; an unknown classroom: NotFoundError). One query."""
+    board (else ForbiddenError; an unknown classroom: NotFoundError). For a student, never
+    another student who left the boards; a teacher sees every student. One query."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
     # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
     rows = (
         Classroom.objects.filter(pk=classroom_id)
         .order_by()
-        .annotate(is_friend=is_friend_of(user_id=user.pk, other=OuterRef("memberships__user_id")))
-        .values_list("leaderboard_enabled", "memberships__role", "is_friend", *_summary_fields("memberships__user"))
+        .annotate(
+            is_friend=is_friend_of(user_id=user.pk, other=OuterRef("memberships__user_id")),
+            is_off=is_off_leaderboards(user=OuterRef("memberships__user_id")),
+        )
+        .values_list(
+            "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")
+        )
     )
     members = list(rows)
     if not members:
         raise NotFoundError("Classroom not found.")
     enabled = members[0][0]
     role: str | None = None
-    students: list[Member] = []
+    students: list[tuple[Member, bool]] = []
     friend_ids: set[int] = set()
-    for _, member_role, is_friend, *summary in members:
+    for _, member_role, is_friend, is_off, *summary in members:
         if summary[0] == user.pk:
             role = member_role
         if member_role == ClassroomRole.STUDENT:
-            students.append(Member(*summary))
+            students.append((Member(*summary), bool(is_off) and summary[0] != user.pk))
             if is_friend:
                 friend_ids.add(summary[0])
     if role is None:
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
     if role == ClassroomRole.STUDENT and not enabled:
         raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
-    return students, friend_ids
+    if role == ClassroomRole.TEACHER:
+        return [member for member, _ in students], friend_ids
+    return [member for member, off in students if not off], friend_ids
 
 
 def classroom_leaderboard(

@@ -1,11 +1,18 @@
-"""Who is whose friend, and who may see what of whom (SPEC §6.2, §8).
+"""Who is whose friend, and who may see what of whom: friendships, blocks and privacy settings.
 
-The one owner of these answers: services (sending and accepting requests, the FRIENDS gauge),
-selectors (friend lists, profiles, search, both leaderboards) and views all ask here, so that a
-rule added here (a block, a privacy setting) holds everywhere at once.
+The one owner of these answers: services (sending and accepting requests, blocking, the FRIENDS
+gauge), selectors (friend lists, profiles, search, both leaderboards) and views (``/api/`` and
+the Zeeguu-compatible ones) all ask here, so that a rule added here holds everywhere at once.
 
 A friendship is one row per pair, ``user_low`` < ``user_high``; it is current while ``active``
-is true (an ended one keeps ``ended_at`` for past leaderboards).
+is true (an ended one keeps ``ended_at`` for past leaderboards). A block is one row per pair too
+(``models.safety.Block``): while it exists, in either direction, the two users do not exist for
+each other (every look-up here answers as for an unknown user). Privacy settings
+(``models.safety.PrivacySettings``, no row = the defaults) narrow what friends see (progress),
+what search finds (discoverable) and who appears on boards (on_leaderboards).
+
+Every rule is an EXISTS on a unique index (the pair's, or the settings' primary key), so it adds
+a constant number of queries to any endpoint whatever the number of blocks, friends or members.
 """
 
 import datetime as dt
@@ -14,7 +21,7 @@ from collections.abc import Iterable
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Greatest, Least
 
-from gamification.models import Friendship
+from gamification.models import Block, Friendship, PrivacySettings, ProgressVisibility, User
 
 
 def user_pair(a_id: int, b_id: int) -> tuple[int, int]:
@@ -42,9 +49,13 @@ def friendships_active_between(*, user_id: int, other_ids: Iterable[int]) -> Que
 
 def friendships_current_now_or_at(*, user_id: int, at: dt.datetime) -> QuerySet[Friendship]:
     """The user's friendships current now, and those that were current at the instant ``at``
-    (started at or before it, not ended by then): a leaderboard's scope at a period's end."""
-    return Friendship.objects.filter(_either_side(user_id)).filter(
-        Q(active=True) | Q(created_at__lte=at, ended_at__gt=at)
+    (started at or before it, not ended by then): a leaderboard's scope at a period's end.
+    Never a pair that is blocked now (either way): blocked users leave each other's boards,
+    past periods included."""
+    return (
+        Friendship.objects.filter(_either_side(user_id))
+        .filter(Q(active=True) | Q(created_at__lte=at, ended_at__gt=at))
+        .exclude(pair_is_blocked(low=OuterRef("user_low_id"), high=OuterRef("user_high_id")))
     )
 
 
@@ -87,6 +98,78 @@ def friends_count_many(*, user_ids: Iterable[int]) -> dict[int, int]:
     return counts
 
 
+# Blocks -----------------------------------------------------------------------------------------
+
+
+def pair_is_blocked(*, low, high) -> Exists:
+    """A query expression: whether the pair (``low`` < ``high``: ids, OuterRefs or expressions)
+    is blocked, either way, through the pair's unique index."""
+    return Exists(Block.objects.filter(user_low_id=low, user_high_id=high))
+
+
+def is_blocked_with(*, user_id: int, other) -> Exists:
+    """A query expression: whether a block exists between ``user_id`` and the user ``other``
+    refers to (an OuterRef or expression), either way; one EXISTS per row on the pair's index."""
+    return pair_is_blocked(low=Least(Value(user_id), other), high=Greatest(Value(user_id), other))
+
+
+def are_blocked(*, user_id: int, other_id: int) -> bool:
+    """Whether either of the two users blocks the other."""
+    low, high = user_pair(user_id, other_id)
+    return Block.objects.filter(user_low_id=low, user_high_id=high).exists()
+
+
+def block_between(*, user_id: int, other_id: int) -> Block | None:
+    """The block of the pair, whoever made it, through the pair's unique index."""
+    low, high = user_pair(user_id, other_id)
+    return Block.objects.filter(user_low_id=low, user_high_id=high).first()
+
+
+def blocks_made_by(*, user_id: int) -> QuerySet[Block]:
+    """The blocks ``user_id`` made, newest first, with the blocked users loaded."""
+    return Block.objects.filter(blocker_id=user_id).select_related("blocked").order_by("-created_at", "-id")
+
+
+def users_visible_to(*, viewer_id: int) -> QuerySet[User]:
+    """Every user ``viewer_id`` may know exists: all but those in a block with them, either way.
+    Any look-up of another user by name starts here, so that a blocked user's answer is the
+    answer for a username that does not exist."""
+    return User.objects.exclude(is_blocked_with(user_id=viewer_id, other=OuterRef("pk")))
+
+
+# Privacy settings -------------------------------------------------------------------------------
+
+
+def privacy_settings_of(*, user_id: int) -> PrivacySettings:
+    """The user's privacy settings: their row, or an unsaved one holding the defaults."""
+    return PrivacySettings.objects.filter(user_id=user_id).first() or PrivacySettings(user_id=user_id)
+
+
+def progress_is_private(*, user) -> Exists:
+    """A query expression: whether the user ``user`` refers to shows their progress (friends
+    list, badges, streaks) to nobody but themself."""
+    return Exists(PrivacySettings.objects.filter(user_id=user, progress_visible_to=ProgressVisibility.NOBODY))
+
+
+def is_off_leaderboards(*, user) -> Exists:
+    """A query expression: whether the user ``user`` refers to left other learners' boards."""
+    return Exists(PrivacySettings.objects.filter(user_id=user, on_leaderboards=False))
+
+
+def is_undiscoverable(*, user) -> Exists:
+    """A query expression: whether search finds the user ``user`` refers to by their exact
+    username only."""
+    return Exists(PrivacySettings.objects.filter(user_id=user, discoverable=False))
+
+
 def can_view_private(*, viewer_id: int, target_id: int) -> bool:
-    """Friends lists, badges and streaks: the user themself and their current friends only."""
-    return viewer_id == target_id or are_friends(user_id=viewer_id, other_id=target_id)
+    """Friends lists, badges and streaks: the user themself, and their current friends unless
+    the user shows their progress to nobody. (A blocked pair is never friends.)"""
+    if viewer_id == target_id:
+        return True
+    low, high = user_pair(viewer_id, target_id)
+    return (
+        Friendship.objects.filter(user_low_id=low, user_high_id=high, active=True)
+        .exclude(progress_is_private(user=Value(target_id)))
+        .exists()
+    )

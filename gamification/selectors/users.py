@@ -1,4 +1,8 @@
-"""Finding users and how the viewer relates to them (SPEC §5, §6.3)."""
+"""Finding users and how the viewer relates to them (search, profiles).
+
+Every look-up of another user for a viewer goes through ``selectors.relationships``
+(``users_visible_to``, ``can_view_private``): a user in a block with the viewer is unknown to
+them, and privacy settings decide what search finds and who sees a user's progress."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -6,13 +10,18 @@ from datetime import datetime
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
 from gamification.models import FriendRequest, User
-from gamification.selectors.relationships import can_view_private, friendships_active_between
+from gamification.selectors.relationships import (
+    can_view_private,
+    friendships_active_between,
+    is_undiscoverable,
+    users_visible_to,
+)
 from gamification.selectors.streaks import friend_streaks
 
 SEARCH_RESULTS_MAX = 20
@@ -34,15 +43,28 @@ class Relationship:
 
 def user_get_private(*, viewer: User, username: str, denied_message: str) -> User:
     """The user whose private data (friends, badges, streaks) ``viewer`` asks for: NotFoundError
-    for an unknown username, ForbiddenError unless it is the viewer or a current friend."""
-    user = user_get_by_username(username=username)
+    for an unknown username (or a user in a block with the viewer), ForbiddenError unless it is
+    the viewer or a current friend who shows their progress to friends."""
+    user = user_get_visible(viewer=viewer, username=username)
     if not can_view_private(viewer_id=viewer.pk, target_id=user.pk):
         raise ForbiddenError(denied_message)
     return user
 
 
+def user_get_visible(*, viewer: User, username: str) -> User:
+    """The user with this username ignoring case whom ``viewer`` may know exists, else
+    NotFoundError: a user in a block with the viewer (either way) is answered as unknown."""
+    user = None
+    if isinstance(username, str) and 0 < len(username) <= USERNAME_MAX_LENGTH:
+        user = users_visible_to(viewer_id=viewer.pk).filter(username_key=username.lower()).first()
+    if user is None:
+        raise NotFoundError("No user with this username.")
+    return user
+
+
 def user_get_by_username(*, username: str) -> User:
-    """The user with this username ignoring case, else NotFoundError."""
+    """The user with this username ignoring case, else NotFoundError. For staff and the
+    platform only: a learner's look-up of another learner is ``user_get_visible``."""
     user = None
     if isinstance(username, str) and 0 < len(username) <= USERNAME_MAX_LENGTH:
         user = User.objects.filter(username_key=username.lower()).first()
@@ -69,8 +91,10 @@ def user_search(*, viewer: User, term: str) -> list[User]:
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
-    case; never the viewer. Order: exact username, then username prefix, then the rest; within
-    each group shorter usernames first, then alphabetically ignoring case. At most 20.
+    case; never the viewer, never a user in a block with the viewer, and a user who is not
+    discoverable only by their exact username. Order: exact username, then username prefix, then
+    the rest; within each group shorter usernames first, then alphabetically ignoring case. At
+    most 20.
     """
     if not term:
         return []
@@ -85,9 +109,11 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     if len(key) <= USERNAME_MAX_LENGTH:
         condition |= Q(username_key__contains=key)
     return list(
-        User.objects.exclude(pk=viewer.pk)
+        users_visible_to(viewer_id=viewer.pk)
+        .exclude(pk=viewer.pk)
         .annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
         .filter(condition)
+        .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
         .annotate(match_group=group, username_length=Length("username_key"))
         .order_by("match_group", "username_length", binary_collation("username_key"))[:SEARCH_RESULTS_MAX]
     )

@@ -11,7 +11,10 @@ READ COMMITTED):
   re-checks the friendship the accept committed (409), so a request and an active friendship
   never coexist;
 - the FRIENDS gauge is counted only after the users' FRIENDS metric rows are locked (in user id
-  order), so two friendships created at once for one user are both counted.
+  order), so two friendships created at once for one user are both counted;
+- blocks (``services.blocks``): a send first writes its request, then reads the pair's block
+  with a locking read; a block first writes its row, then deletes the pair's requests. Whichever
+  writes second sees (or waits for) the other's row, so a request never outlives a block.
 """
 
 from dataclasses import dataclass
@@ -23,13 +26,14 @@ from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX, USERNAME_MAX_LENGTH
 from gamification.exceptions import ConflictError, NotFoundError
-from gamification.models import ActivityType, FriendRequest, Friendship, User
+from gamification.models import ActivityType, Block, FriendRequest, Friendship, User
 from gamification.rules import FRIENDS
 from gamification.selectors.relationships import (
     friend_ids_of,
     friends_count_many,
     friendship_active_between,
     user_pair,
+    users_visible_to,
 )
 from gamification.services.db import atomic_with_retry, is_unique_violation, metrics_lock_or_create
 from gamification.services.metrics import gauge_set_by_code
@@ -74,14 +78,24 @@ def friends_recount_after_user_delete(*, user: User) -> None:
 # Friend requests --------------------------------------------------------------------------------
 
 
-def _user_by_username(raw: object) -> User | None:
-    """The user whose username equals ``raw`` ignoring case and surrounding whitespace."""
+def _user_by_username(raw: object, *, viewer: User | None = None) -> User | None:
+    """The user whose username equals ``raw`` ignoring case and surrounding whitespace; with
+    ``viewer``, only one that ``viewer`` may know exists (not in a block with them)."""
     if not isinstance(raw, str):
         return None
     username = raw.strip()
     if not username or len(username) > USERNAME_MAX_LENGTH:
         return None
-    return User.objects.filter(username_key=username.lower()).first()
+    users = users_visible_to(viewer_id=viewer.pk) if viewer is not None else User.objects.all()
+    return users.filter(username_key=username.lower()).first()
+
+
+def _pair_blocked_locking(low: int, high: int) -> bool:
+    """Whether the pair is blocked, read with a lock: it waits for a block being written by a
+    concurrent transaction and then sees it (MariaDB; SQLite serialises writers anyway)."""
+    return bool(
+        list(Block.objects.select_for_update().filter(user_low_id=low, user_high_id=high).values_list("pk")[:1])
+    )
 
 
 def _active_friendship(a_id: int, b_id: int) -> Friendship | None:
@@ -95,14 +109,15 @@ def _at_friends_limit(user_ids: list[int]) -> bool:
 def friend_request_send(*, sender: User, receiver_username: str) -> FriendRequest:
     """Send a friend request from ``sender`` to the user named ``receiver_username`` (ignoring case).
 
-    Yourself → ValidationError (400); unknown username → NotFoundError (404); already friends, a
-    pending request in either direction, or either user at ``FRIENDS_MAX`` friends →
-    ConflictError (409). Two concurrent sends between one pair: the pair's unique constraint
-    lets one through and the other gets the 409.
+    Yourself → ValidationError (400); unknown username, or a block between the two either way →
+    NotFoundError (404, the same answer); already friends, a pending request in either
+    direction, or either user at ``FRIENDS_MAX`` friends → ConflictError (409). Two concurrent
+    sends between one pair: the pair's unique constraint lets one through and the other gets the
+    409. A send racing a block of the pair: see the module docstring.
     """
     if not isinstance(receiver_username, str) or not receiver_username.strip():
         raise ValidationError({"receiver": ["Enter the username of the person to befriend."]})
-    receiver = _user_by_username(receiver_username)
+    receiver = _user_by_username(receiver_username, viewer=sender)
     if receiver is None:
         raise NotFoundError("No user with this username.")
     if receiver.pk == sender.pk:
@@ -133,6 +148,9 @@ def friend_request_send(*, sender: User, receiver_username: str) -> FriendReques
         # an active friendship.
         if _active_friendship(sender.pk, receiver.pk) is not None:
             raise ConflictError("You are already friends.")
+        # A block of the pair written since the look-up above: the request is rolled back.
+        if _pair_blocked_locking(low, high):
+            raise NotFoundError("No user with this username.")
         webhook_friend_request_created(request=request, sender=sender, receiver=receiver)
         return request
 
@@ -210,23 +228,37 @@ def friend_request_cancel(*, request_id: int, acting_user: User) -> None:
 # Friendships ------------------------------------------------------------------------------------
 
 
-def friendship_end_pair(*, user_id: int, friend_id: int, ended_at: datetime | None = None) -> Friendship:
-    """End the active friendship of two users: the row stays with ``ended_at`` set (past
-    leaderboards read it) and ``active`` cleared; both FRIENDS metrics drop; badges stay.
-    No active friendship → NotFoundError. Two concurrent ends: the second finds none."""
+def friendship_end_if_active(*, user_id: int, friend_id: int, ended_at: datetime | None = None) -> Friendship | None:
+    """End the active friendship of two users, if they have one (else None): the row stays with
+    ``ended_at`` set (past leaderboards read it) and ``active`` cleared; both FRIENDS metrics
+    drop; badges stay. Locks both FRIENDS metric rows, then the friendship; the caller owns the
+    transaction (one of its own is opened otherwise)."""
 
-    def run() -> Friendship:
+    def run() -> Friendship | None:
         low, high = user_pair(user_id, friend_id)
         _lock_friends_metrics(user_ids=[low, high])
         friendship = (
             Friendship.objects.select_for_update().filter(user_low_id=low, user_high_id=high, active=True).first()
         )
         if friendship is None or friendship.active is not True:
-            raise NotFoundError("You are not friends with this user.")
+            return None
         friendship.ended_at = ended_at or timezone.now()
         friendship.active = None
         friendship.save(update_fields=["ended_at", "active"])
         friends_metric_refresh(user_ids=[low, high])
+        return friendship
+
+    return atomic_with_retry(run)
+
+
+def friendship_end_pair(*, user_id: int, friend_id: int, ended_at: datetime | None = None) -> Friendship:
+    """End the active friendship of two users (``friendship_end_if_active``). No active
+    friendship → NotFoundError. Two concurrent ends: the second finds none."""
+
+    def run() -> Friendship:
+        friendship = friendship_end_if_active(user_id=user_id, friend_id=friend_id, ended_at=ended_at)
+        if friendship is None:
+            raise NotFoundError("You are not friends with this user.")
         return friendship
 
     return atomic_with_retry(run)

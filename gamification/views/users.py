@@ -2,8 +2,9 @@
 badges and streaks.
 
 Every action needs a login (401 otherwise). Usernames in the path match ignoring case; an unknown
-one is a 404. Friends, badges and streaks are private: the user themself and their friends only
-(403 for anyone else), decided by ``selectors.users.user_get_private``.
+one, or one in a block with the caller (either way), is a 404. Friends, badges and streaks are
+private: the user themself and their friends only, unless the user shows them to nobody (403 for
+anyone else), decided by ``selectors.users.user_get_private``.
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -17,8 +18,8 @@ from gamification.selectors.badges import badges_achieved_by_user
 from gamification.selectors.friends import friends_of
 from gamification.selectors.streaks import streaks_of_user
 from gamification.selectors.users import (
-    user_get_by_username,
     user_get_private,
+    user_get_visible,
     user_search,
     users_with_relationship,
 )
@@ -34,7 +35,7 @@ from gamification.views.inputs import validated_query
 from gamification.views.throttles import SearchThrottle
 
 PRIVATE = {
-    403: OpenApiResponse(description="Not this user's friend"),
+    403: OpenApiResponse(description="Not this user's friend, or they show this to nobody"),
     404: OpenApiResponse(description="No such user"),
 }
 DENIED = {
@@ -75,7 +76,9 @@ class UserViewSet(viewsets.GenericViewSet):
         return Response(UserSearchResultSerializer(users, many=True).data)
 
     def retrieve(self, request: Request, username: str) -> Response:
-        (user,) = users_with_relationship(viewer=request.user, users=[user_get_by_username(username=username)])
+        (user,) = users_with_relationship(
+            viewer=request.user, users=[user_get_visible(viewer=request.user, username=username)]
+        )
         return Response(UserProfileSerializer(user).data)
 
     def _private(self, username: str):
@@ -87,7 +90,8 @@ class UserViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def friends(self, request: Request, username: str) -> Response:
-        return Response(UserSummarySerializer(friends_of(user_id=self._private(username).pk), many=True).data)
+        friends = friends_of(user_id=self._private(username).pk, viewer_id=request.user.pk)
+        return Response(UserSummarySerializer(friends, many=True).data)
 
     @extend_schema(
         summary="A user's achieved badges by activity type, never metric values (themself or a friend only)",

@@ -39,8 +39,8 @@ from gamification.selectors.relationships import can_view_private
 from gamification.selectors.streaks import friend_streaks, languages_for_users, streaks_of_user
 from gamification.selectors.users import (
     relationships_for,
-    user_get_by_username,
     user_get_private,
+    user_get_visible,
     user_search,
     users_with_relationship,
 )
@@ -125,11 +125,12 @@ def _text_ok() -> HttpResponse:
     return HttpResponse("OK", content_type="text/html; charset=utf-8")
 
 
-def _user_or_none(username: object) -> User | None:
+def _user_or_none(viewer: User, username: object) -> User | None:
+    """The user ``viewer`` names, or None when unknown to them (a block either way included)."""
     if not isinstance(username, str) or not username.strip():
         return None
     try:
-        return user_get_by_username(username=username.strip())
+        return user_get_visible(viewer=viewer, username=username.strip())
     except NotFoundError:
         return None
 
@@ -233,8 +234,8 @@ class FriendsOfView(CompatView):
             target = user_get_private(viewer=request.user, username=username, denied_message=FRIENDS_DENIED)
         except NotFoundError:
             return Response([])
-        friends = friends_of(user_id=target.pk)
-        languages = languages_for_users(user_ids=[friend.pk for friend in friends])
+        friends = friends_of(user_id=target.pk, viewer_id=request.user.pk)
+        languages = languages_for_users(user_ids=[friend.pk for friend in friends if not friend.progress_private])
         return Response(FriendOfSerializer(friends, many=True, context={"languages": languages}).data)
 
 
@@ -279,7 +280,7 @@ class FriendDetailsView(CompatView):
 
     def get(self, request: Request, username: str) -> Response:
         try:
-            user = user_get_by_username(username=username)
+            user = user_get_visible(viewer=request.user, username=username)
         except NotFoundError:
             raise CompatError(401, DETAILS_UNKNOWN) from None
         (user,) = users_with_relationship(viewer=request.user, users=[user])
@@ -311,7 +312,7 @@ class SendFriendRequestView(CompatView):
 
 def _conflict_message(user: User, username: str, error: ConflictError) -> str:
     """Upstream's words for a refused request, chosen from how the two users relate now."""
-    other = _user_or_none(username)
+    other = _user_or_none(user, username)
     if other is None:
         return error.message
     status = relationships_for(viewer=user, users=[other])[other.pk].status
@@ -326,7 +327,7 @@ class CancelFriendRequestView(CompatView):
     """``/delete_friend_request {receiver_username}``: cancel the request I sent them."""
 
     def post(self, request: Request) -> Response:
-        receiver = _user_or_none(_body_username(request, "receiver_username"))
+        receiver = _user_or_none(request.user, _body_username(request, "receiver_username"))
         if receiver is None:
             raise CompatError(404, USER_NOT_FOUND)
         pending = friend_request_between(sender_id=request.user.pk, receiver_id=receiver.pk)
@@ -344,7 +345,7 @@ def _sender_of_request_to(request: Request) -> User:
     username = _body_username(request, "sender_username")
     if username is None:
         raise CompatError(400, MISSING_SENDER)
-    sender = _user_or_none(username)
+    sender = _user_or_none(request.user, username)
     if sender is None:
         raise CompatError(400, SENDER_NOT_FOUND)
     if sender.pk == request.user.pk:
@@ -390,7 +391,7 @@ class UnfriendView(CompatView):
         username = _body_username(request, "receiver_username")
         if username is None:
             raise CompatError(400, MISSING_RECEIVER)
-        friend = _user_or_none(username)
+        friend = _user_or_none(request.user, username)
         if friend is None:
             raise CompatError(400, RECEIVER_NOT_FOUND)
         if friend.pk == request.user.pk:
@@ -506,7 +507,7 @@ class FriendLanguageStreakHistoryView(CompatView):
 
     def get(self, request: Request, username: str) -> Response:
         try:
-            user = user_get_by_username(username=username)
+            user = user_get_visible(viewer=request.user, username=username)
         except NotFoundError:
             return Response([])
         visible = can_view_private(viewer_id=request.user.pk, target_id=user.pk)
