@@ -380,3 +380,40 @@ class TestImportUsers:
 
     def test_a_missing_file_is_exit_2(self, tmp_path):
         assert run("import_users", str(tmp_path / "missing.csv"))[0] == 2
+
+
+@pytest.mark.django_db
+class TestStandardInputAndProgress:
+    def test_dash_reads_standard_input_and_rejects_to_the_working_directory(self, tmp_path, monkeypatch):
+        import io
+        import sys
+
+        platform_user_put(external_id="7")
+        good = {
+            "type": "word_learned",
+            "word": "a",
+            "language": "de",
+            "external_user_id": "7",
+            "occurred_at": START.isoformat(),
+        }
+        data = (json.dumps(good) + "\n" + json.dumps({**good, "external_user_id": "8"}) + "\n").encode()
+        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": io.BytesIO(data)})())
+        monkeypatch.chdir(tmp_path)
+
+        status, out = run("import_events", "-")
+
+        assert status == 1 and "accepted 1, duplicates 0, rejected 1" in out
+        (rejected,) = tmp_path.glob("import-rejected-*.ndjson")
+        assert json.loads(rejected.read_text())["line"] == 2
+
+    def test_progress_lines_go_to_stderr_when_it_is_not_a_terminal(self, tmp_path, monkeypatch):
+        import io
+
+        monkeypatch.setattr("gamification.management.import_command.PROGRESS_EVERY_SECONDS", 0)
+        path = write_ndjson(tmp_path / "u.ndjson", [{"external_id": str(n)} for n in range(3)])
+        err, out = io.StringIO(), io.StringIO()
+
+        call_command("import_users", path, stdout=out, stderr=err)
+
+        assert "accepted 3" in out.getvalue()
+        assert "Users: 3 lines" in err.getvalue()
