@@ -16,10 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 from gamification.models import ActivityEvent, User
-from gamification.services.events import _event_row
+from gamification.services.events import sha256_hex
 from gamification.services.metrics import badge_award_times
 from gamification.services.platform import platform_user_put
 from gamification.services.rebuild import AwardTimesFromLog, RebuildResult, metrics_rebuild, streak_peaks_award
@@ -41,27 +43,67 @@ def import_user_put(*, external_id: str, **fields: Any) -> bool:
     return created or user.updated_at != existing
 
 
+def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
+    """The ``ActivityEvent`` columns of a validated event, as ``services.events._event_row`` maps
+    them (the import's equality test with live ingestion holds the two together), built without
+    a model instance: at a million events, instances and the ORM's insert compiler cost more
+    than the database."""
+    key = event["idempotency_key"]
+    item_id = event.get("lesson_id") or event.get("article_id") or ""
+    return {
+        "user_id": event["user"].pk,
+        "type": event["type"],
+        "occurred_at": connection.ops.adapt_datetimefield_value(event["occurred_at"]),
+        "received_at": received_at,
+        "language_id": event["language"],
+        "idempotency_key": key,
+        "idempotency_hash": sha256_hex(key),
+        "reported_by_id": None,
+        "word": (event.get("word") or "").strip(),
+        "correct": event.get("correct"),
+        "item_id": str(item_id).strip(),
+        "kind": event.get("kind") or "",
+        "duration_seconds": event.get("duration_seconds"),
+    }
+
+
+def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> None:
+    """Multi-row ``INSERT IGNORE`` (MariaDB; ``INSERT OR IGNORE`` on SQLite) of event rows:
+    MySQLdb's ``executemany`` sends one statement per batch of rows. A row whose key a concurrent
+    writer stored meanwhile is skipped by the unique constraint."""
+    fields = [field for field in ActivityEvent._meta.concrete_fields if not field.primary_key]
+    names = [field.attname for field in fields]
+    if set(names) != set(rows[0]):
+        raise RuntimeError(f"ActivityEvent's columns changed: {sorted(names)}; update _event_values.")
+    sql = "{} {} ({}) VALUES ({})".format(
+        connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
+        connection.ops.quote_name(ActivityEvent._meta.db_table),
+        ", ".join(connection.ops.quote_name(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_BATCH):
+            cursor.executemany(sql, [tuple(row[name] for name in names) for row in rows[start : start + INSERT_BATCH]])
+
+
 def import_events_store(*, events: list[dict[str, Any]]) -> ChunkResult:
     """Store validated events (each naming its ``user``, each with an ``idempotency_key``) in the
     activity log, in one transaction; an event whose key its user already holds, in the log or
     earlier in the chunk, is a duplicate."""
-    rows: list[ActivityEvent] = []
-    seen: set[tuple[int, str]] = set()
+    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
     for event in events:
-        row = _event_row(event, user=event["user"], reporter=event["user"])
-        key = (row.user_id, row.idempotency_hash)
-        if key in seen:
-            continue
-        seen.add(key)
-        rows.append(row)
+        row = _event_values(event, received_at=received_at)
+        rows.setdefault((row["user_id"], row["idempotency_hash"]), row)
     with transaction.atomic():
         taken = set(
             ActivityEvent.objects.filter(
-                user_id__in={row.user_id for row in rows}, idempotency_hash__in={row.idempotency_hash for row in rows}
+                user_id__in={user_id for user_id, _ in rows}, idempotency_hash__in={key for _, key in rows}
             ).values_list("user_id", "idempotency_hash")
         )
-        fresh = [row for row in rows if (row.user_id, row.idempotency_hash) not in taken]
-        ActivityEvent.objects.bulk_create(fresh, batch_size=INSERT_BATCH, ignore_conflicts=True)
+        fresh = [row for pair, row in rows.items() if pair not in taken]
+        if fresh:
+            _insert_ignoring_duplicates(fresh)
     return ChunkResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
 
 
