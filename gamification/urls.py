@@ -13,6 +13,7 @@ from gamification.views import (
     friends,
     leaderboards,
     safety,
+    platform,
     streaks,
     users,
 )
@@ -24,6 +25,7 @@ router.register("users", users.UserViewSet, basename="user")
 router.register("badges", badges.BadgeViewSet, basename="badge")
 router.register("classrooms", classrooms.ClassroomViewSet, basename="classroom")
 router.register("blocks", safety.BlockViewSet, basename="block")
+router.register("platform/users", platform.PlatformUserViewSet, basename="platform-user")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),

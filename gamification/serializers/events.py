@@ -40,7 +40,7 @@ TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     EventType.ARTICLE_READ: ("article_id",),
     EventType.PRACTICE: ("kind", "duration_seconds"),
 }
-COMMON_FIELDS: tuple[str, ...] = ("type", "occurred_at", "language", "idempotency_key", "user")
+COMMON_FIELDS: tuple[str, ...] = ("type", "occurred_at", "language", "idempotency_key", "user", "external_user_id")
 REPORT_FOR_OTHERS_DENIED = "You may report events only for yourself."
 
 
@@ -114,6 +114,15 @@ class EventInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Username of the learner the event happened to; only for accounts allowed to report for others.",
     )
+    external_user_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        trim_whitespace=False,
+        help_text=(
+            "The platform's id of the learner, instead of user (which can change; this cannot); only for "
+            "accounts allowed to report for others."
+        ),
+    )
     word = StrictCharField(max_length=WORD_MAX_LENGTH, required=False, help_text="word_translated, word_learned")
     correct = StrictBooleanField(required=False, help_text="exercise_answered")
     lesson_id = ItemIdField(max_length=ITEM_ID_MAX_LENGTH, required=False, help_text="audio_lesson_completed")
@@ -156,6 +165,11 @@ class EventInputSerializer(serializers.Serializer):
                 errors[name] = error.detail
             else:
                 validated[name] = value
+        external_user = validated.pop("external_user_id", None)
+        if external_user is not None:
+            if validated.get("user") is not None:
+                errors["external_user_id"] = ["Name the learner by user or by external_user_id, not both."]
+            validated["user"] = external_user
         if errors:
             raise serializers.ValidationError(errors)
         validated.setdefault("occurred_at", self._now())
@@ -197,6 +211,18 @@ class EventInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(f'Unknown user "{value}".', code="unknown_user")
         return user
 
+    def validate_external_user_id(self, value: str | None) -> User | None:
+        """The learner named by the platform's id (exact). Only accounts that may report for
+        others may name one, their own included: anyone else gets 403 for the whole request."""
+        if value is None:
+            return None
+        if not self.context["may_report_for_others"]:
+            raise PermissionDenied(REPORT_FOR_OTHERS_DENIED)
+        user = self.context["users_by_external_id"].get(value)
+        if user is None:
+            raise serializers.ValidationError(f'Unknown external user id "{value[:64]}".', code="unknown_user")
+        return user
+
 
 class EventBatchInputSerializer(serializers.Serializer):
     events = EventInputSerializer(
@@ -204,32 +230,43 @@ class EventBatchInputSerializer(serializers.Serializer):
     )
 
 
-def _named_usernames(data: Any) -> set[str]:
-    """Lower-cased usernames the raw events name in ``user``."""
+def _named(data: Any, field: str) -> set[str]:
+    """The strings the raw events give in ``field``."""
     raw_events = data.get("events") if "events" in data else [data]
     if not isinstance(raw_events, list):
         return set()
     return {
-        event["user"].strip().lower()
+        event[field]
         for event in raw_events[: MAX_EVENTS_PER_BATCH + 1]
-        if isinstance(event, Mapping) and isinstance(event.get("user"), str)
+        if isinstance(event, Mapping) and isinstance(event.get(field), str)
     }
+
+
+def _named_usernames(data: Any) -> set[str]:
+    """Lower-cased usernames the raw events name in ``user``."""
+    return {name.strip().lower() for name in _named(data, "user")}
 
 
 def event_input_context(*, reporter: User, data: Mapping[str, Any]) -> dict[str, Any]:
     """What the event serializers look up, fetched once per request: the known language codes,
-    and (only when events name someone else) the reporter's permission and the named users."""
+    and (only when events name someone else) the reporter's permission and the named users, by
+    username and by external id (one query each)."""
     others = _named_usernames(data) - {reporter.username.lower()}
-    may_report_for_others = bool(others) and reporter.has_perm(PERMISSION_REPORT_FOR_OTHERS)
+    external_ids = _named(data, "external_user_id")
+    may_report_for_others = bool(others or external_ids) and reporter.has_perm(PERMISSION_REPORT_FOR_OTHERS)
     users_by_key: dict[str, User] = {}
+    users_by_external_id: dict[str, User] = {}
     if others and may_report_for_others:
         users_by_key = {user.username_key: user for user in User.objects.filter(username_key__in=others)}
+    if external_ids and may_report_for_others:
+        users_by_external_id = {user.external_id: user for user in User.objects.filter(external_id__in=external_ids)}
     return {
         "reporter": reporter,
         "now": timezone.now(),
         "language_codes": frozenset(Language.objects.values_list("code", flat=True)),
         "may_report_for_others": may_report_for_others,
         "users_by_key": users_by_key,
+        "users_by_external_id": users_by_external_id,
     }
 
 

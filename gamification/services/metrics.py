@@ -15,7 +15,10 @@ Callers may wrap several updates in their own transaction (event ingestion does)
 then held until that transaction ends.
 """
 
-from collections.abc import Callable, Iterable
+import contextlib
+import contextvars
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,6 +36,23 @@ from gamification.services.db import (
 from gamification.services.webhooks import webhook_badges_awarded
 
 T = TypeVar("T")
+
+# When an award happened, if not now: (user id, badge) → the time its threshold was crossed, or
+# None for now. Set by ``badge_award_times`` (historical imports).
+AwardTime = Callable[[int, Badge], dt.datetime | None]
+_award_time: contextvars.ContextVar[AwardTime | None] = contextvars.ContextVar("award_time", default=None)
+
+
+@contextlib.contextmanager
+def badge_award_times(resolver: AwardTime) -> Iterator[None]:
+    """Stamp the awards made in this block with the time ``resolver`` gives (falling back to now
+    when it gives None) instead of now: a historical import awards a badge when its threshold
+    was crossed, as live ingestion at that time would have."""
+    token = _award_time.set(resolver)
+    try:
+        yield
+    finally:
+        _award_time.reset(token)
 
 
 @dataclass(frozen=True)
@@ -92,7 +112,11 @@ def _award_between(
     if not candidates:
         return ()
     now = timezone.now()
-    awards = [UserBadge(user_id=user_id, badge=badge, achieved_at=now) for badge in candidates]
+    resolver = _award_time.get()
+    awards = [
+        UserBadge(user_id=user_id, badge=badge, achieved_at=(resolver and resolver(user_id, badge)) or now)
+        for badge in candidates
+    ]
     UserBadge.objects.bulk_create(awards, ignore_conflicts=True)
     new_badges = tuple(awards)
     # The metric row's lock makes every award here new (the constraint is only the backstop):
@@ -148,6 +172,18 @@ def metric_set(*, user: User | int, activity_type: ActivityType, value: int) -> 
         if value > old:
             awards = _award_between(user_id=user_id, activity_type=activity_type, above=old, up_to=value)
         return MetricChange(user_id, activity_type.pk, old, value, awards)
+
+    return atomic_join_or_retry(run)
+
+
+def badges_award_up_to(*, user_id: int, activity_type: ActivityType, value: int) -> tuple[UserBadge, ...]:
+    """Award the levels up to ``value`` that the user lacks, without changing the metric: a
+    gauge's past peak (a streak that reached 30 days and lapsed since) earned them when it was
+    reached. Locks the metric row, like a metric update."""
+
+    def run() -> tuple[UserBadge, ...]:
+        _lock_metric(user_id=user_id, activity_type=activity_type)
+        return _award_between(user_id=user_id, activity_type=activity_type, above=None, up_to=value)
 
     return atomic_join_or_retry(run)
 

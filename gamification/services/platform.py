@@ -8,8 +8,11 @@ password: they log in only with tokens the platform obtains for them.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
+from gamification.exceptions import ForbiddenError
 from gamification.models import User
 from gamification.services.db import is_unique_violation
+from gamification.services.service_accounts import PLATFORM_PERMISSION
+from gamification.services.tokens import IssuedToken, auth_token_issue
 from gamification.services.users import user_create, user_update
 from gamification.validators import external_id_validate
 
@@ -39,7 +42,10 @@ def platform_user_put(
     (ValidationError with field errors). Two concurrent creations of one external id: the unique
     constraint lets one insert, and the other updates the row it made.
     """
-    external_id_validate(external_id)
+    try:
+        external_id_validate(external_id)
+    except ValidationError as error:
+        raise ValidationError({"external_id": error.messages}) from None
     existing = User.objects.filter(external_id=external_id).first()
     if existing is None:
         try:
@@ -59,3 +65,16 @@ def platform_user_put(
             return user, True
     updated = user_update(user=existing, email=email, name=name, username=username, timezone=timezone)
     return updated, False
+
+
+def platform_user_token_issue(*, user: User, client_name: str = "") -> IssuedToken:
+    """A new client token for a user the platform provisioned, to hand to its frontend (SPEC §5:
+    per client, expiring after ``TOKEN_TTL``, renewed by use). The user's other tokens keep
+    working.
+
+    Refused (ForbiddenError) for staff, superusers and accounts that may report for others: a
+    platform that could mint their tokens would hold their powers too.
+    """
+    if user.is_staff or user.is_superuser or user.has_perm(PLATFORM_PERMISSION):
+        raise ForbiddenError("Tokens are issued only for learners, not for staff or service accounts.")
+    return auth_token_issue(user=user, client_name=client_name)

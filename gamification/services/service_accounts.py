@@ -21,6 +21,8 @@ from gamification.validators import username_normalize
 
 PERMISSION_APP_LABEL = "gamification"
 PERMISSION_CODENAME = "report_events_for_others"
+# What identifies the platform's account, for ``User.has_perm``.
+PLATFORM_PERMISSION = f"{PERMISSION_APP_LABEL}.{PERMISSION_CODENAME}"
 SERVICE_EMAIL_DOMAIN = "service.invalid"  # RFC 2606: never a deliverable address
 CLIENT_NAME = "create_service_account"
 

@@ -39,7 +39,8 @@ class EventsView(APIView):
 
     Logged-in users report their own events. An account allowed to report for others (the
     platform's service account, see ``manage.py create_service_account``) may name the ``user``
-    of each event; anyone else naming another user gets 403 and nothing is stored. A batch is all
+    of each event, or its ``external_user_id`` (the platform's id of the learner); anyone else
+    naming another user, or any external id, gets 403 and nothing is stored. A batch is all
     or nothing: one invalid event → 400 naming its index. ``new_badges`` entries carry
     ``username`` when the request named users.
     """
