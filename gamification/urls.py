@@ -12,8 +12,8 @@ from gamification.views import (
     friend_requests,
     friends,
     leaderboards,
-    safety,
     platform,
+    safety,
     streaks,
     users,
 )
