@@ -3,7 +3,7 @@ from gamification.models.badges import ActivityType, AwardMechanism, Badge, Badg
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
-from gamification.models.streaks import LanguageStreak, PracticeDay
+from gamification.models.streaks import LanguageStreak, PracticeDay, RestDay
 from gamification.models.tokens import ClientToken
 from gamification.models.users import User
 from gamification.models.webhooks import (
@@ -36,6 +36,7 @@ __all__ = [
     "LanguageStreak",
     "PracticeDay",
     "PracticeKind",
+    "RestDay",
     "StreakAtRiskNotice",
     "User",
     "UserBadge",

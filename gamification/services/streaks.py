@@ -13,6 +13,7 @@ friendship is retried by the outermost transaction (``atomic_with_retry``).
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TypeVar
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from gamification.models import (
     UserBadge,
 )
 from gamification.rules import STREAK_DAYS
-from gamification.selectors.streaks import daily_streak_current
+from gamification.selectors.streaks import freeze_rule, rest_dates, stored_streak
 from gamification.services.db import atomic_join_or_retry, atomic_with_retry
 from gamification.services.metrics import metric_set
 from gamification.streak_runs import (
@@ -38,6 +39,7 @@ from gamification.streak_runs import (
     FriendStreakState,
     daily_streak_extend,
     daily_streak_from_days,
+    daily_streak_on,
     friend_day_numbers,
     friend_streak_compute,
 )
@@ -109,6 +111,17 @@ def _practice_day_add(*, user_id: int, language_id: str, day: dt.date, seconds: 
     return practice_day.values_list("seconds", flat=True).get()
 
 
+def _streak_fields(streak: DailyStreak) -> dict:
+    return {
+        "length": streak.length,
+        "last_date": streak.last_date,
+        "max_length": streak.max_length,
+        "max_date": streak.max_date,
+        "freezes_held": streak.freezes,
+        "frozen_days": [day.isoformat() for day in streak.frozen],
+    }
+
+
 def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBadge, ...]:
     streaks = {row.language_id: row for row in LanguageStreak.objects.select_for_update().filter(user_id=user.pk)}
     if language_id not in streaks:  # practice days older than the streak rows
@@ -117,38 +130,47 @@ def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBad
         )
         streaks[language_id] = LanguageStreak.objects.select_for_update().get(user_id=user.pk, language_id=language_id)
     row = streaks[language_id]
-    stored = DailyStreak(row.length, row.last_date, row.max_length, row.max_date)
-    if stored.last_date is None or day > stored.last_date:
-        updated = daily_streak_extend(stored, day)
+    stored = stored_streak(row)
+    late = stored.last_date is not None and day <= stored.last_date
+    # Rest days from the oldest last counted day of any language on (what extending this one and
+    # the STREAK_DAYS gauge look at); every one for a late event, which replays the language.
+    oldest = min((other.last_date for other in streaks.values() if other.last_date), default=day)
+    rest = rest_dates(user_id=user.pk, since=None if late else min(oldest, day))
+    if day in rest:  # a rest day adds nothing to any streak, and friend streaks stand still
+        return ()
+    if not late:
+        updated = daily_streak_extend(stored, day, rest=rest, freezes=freeze_rule())
     else:
-        # A late event completed an earlier day: it may join two runs, or make a past run the
-        # longest. Recompute from the language's counted days.
+        # A late event completed an earlier day: it may join two runs, give back a freeze, or
+        # make a past run the longest. Replay the language's counted days.
         updated = daily_streak_from_days(
             PracticeDay.objects.filter(
                 user_id=user.pk, language_id=language_id, seconds__gte=_min_seconds()
-            ).values_list("date", flat=True)
+            ).values_list("date", flat=True),
+            rest=rest,
+            freezes=freeze_rule(),
         )
     if updated != stored:
-        LanguageStreak.objects.filter(pk=row.pk).update(
-            length=updated.length,
-            last_date=updated.last_date,
-            max_length=updated.max_length,
-            max_date=updated.max_date,
-        )
-        row.length, row.last_date = updated.length, updated.last_date
-    new_badges = _streak_days_set(user=user, streaks=streaks.values())
+        fields = _streak_fields(updated)
+        LanguageStreak.objects.filter(pk=row.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(row, name, value)
+    new_badges = _streak_days_set(user=user, streaks=streaks.values(), rest=rest)
     _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=day - dt.timedelta(days=FRIEND_WINDOW_DAYS))
     return new_badges
 
 
-def _streak_days_set(*, user: User, streaks: Iterable[LanguageStreak]) -> tuple[UserBadge, ...]:
+def _streak_days_set(
+    *, user: User, streaks: Iterable[LanguageStreak], rest: AbstractSet[dt.date]
+) -> tuple[UserBadge, ...]:
     """STREAK_DAYS := the user's best current daily streak over languages, "current" as of the
-    user's latest counted day (a gauge: it may fall, badges stay).
+    user's latest counted day (a gauge: it may fall, badges stay), freezes and rest days
+    applied as on that day.
 
     Measured against the latest counted day rather than the clock, the value depends on the
-    practice days alone, so that a rebuild at any later time gives what live recording gave. It
-    changes when a day becomes counted; a streak that lapses shows 0 in the API at once, and in
-    the gauge at the next counted day.
+    practice days and rest days alone, so that a rebuild at any later time gives what live
+    recording gave. It changes when a day becomes counted; a streak that lapses shows 0 in the
+    API at once, and in the gauge at the next counted day.
     """
     activity_type = ActivityType.objects.filter(code=STREAK_DAYS).first()
     if activity_type is None:
@@ -156,7 +178,7 @@ def _streak_days_set(*, user: User, streaks: Iterable[LanguageStreak]) -> tuple[
     rows = [row for row in streaks if row.length and row.last_date is not None]
     latest = max((row.last_date for row in rows), default=None)
     best = max(
-        (daily_streak_current(length=row.length, last_date=row.last_date, today=latest) for row in rows),
+        (daily_streak_on(stored_streak(row), today=latest, rest=rest).daily_streak for row in rows),
         default=0,
     )
     return metric_set(user=user.pk, activity_type=activity_type, value=best).new_badges
@@ -322,22 +344,18 @@ def streaks_rebuild(*, user_id: int) -> None:
             counted.setdefault(language_id, [])
             if seconds >= _min_seconds():
                 counted[language_id].append(day)
+        rest = rest_dates(user_id=user_id, since=None)
         LanguageStreak.objects.filter(user_id=user_id).delete()
-        streaks = []
-        for language_id, days in counted.items():
-            streak = daily_streak_from_days(days)
-            streaks.append(
-                LanguageStreak(
-                    user_id=user_id,
-                    language_id=language_id,
-                    length=streak.length,
-                    last_date=streak.last_date,
-                    max_length=streak.max_length,
-                    max_date=streak.max_date,
-                )
+        streaks = [
+            LanguageStreak(
+                user_id=user_id,
+                language_id=language_id,
+                **_streak_fields(daily_streak_from_days(days, rest=rest, freezes=freeze_rule())),
             )
+            for language_id, days in counted.items()
+        ]
         LanguageStreak.objects.bulk_create(streaks)
-        _streak_days_set(user=user, streaks=streaks)
+        _streak_days_set(user=user, streaks=streaks, rest=rest)
         _friendships_refresh(user_id=user_id, user_tz=user.timezone, since=None)
 
     atomic_with_retry(run)

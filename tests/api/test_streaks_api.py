@@ -119,8 +119,8 @@ class TestMyStreaks:
         with CaptureQueriesContext(connection) as seven:
             assert len(get(auth_client, STREAKS, utc(1, 13)).json()) == 7
 
-        # The token, the streak rows with their languages.
-        assert len(one) == len(seven) == 2
+        # The token, the streak rows with their languages and today's seconds, the rest days.
+        assert len(one) == len(seven) == 3
 
     def test_reading_writes_nothing(self, user, auth_client):
         practise(user, utc(1))

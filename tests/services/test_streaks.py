@@ -634,10 +634,10 @@ class TestQueryCounts:
     def test_a_day_becoming_counted_costs_the_same_with_1_200_and_1000_friends(self):
         counts = [_queries_of_a_counted_day(n) for n in (1, 200, 1000)]
 
-        # Practice day (2); lock the streak rows, update one (2); STREAK_DAYS, joining the
-        # transaction: catalogue, lock (the row exists), update, levels (4); friendships: lock,
-        # counted days of both sides, one UPDATE (3).
-        assert counts == [11, 11, 11]
+        # Practice day (2); lock the streak rows, rest days, update one (3); STREAK_DAYS, joining
+        # the transaction: catalogue, lock (the row exists), update, levels (4); friendships:
+        # lock, counted days of both sides, one UPDATE (3).
+        assert counts == [12, 12, 12]
 
     def test_friend_streaks_read_no_query_and_languages_one_whatever_the_number_of_friends(
         self, user, django_assert_num_queries
