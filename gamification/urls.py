@@ -12,6 +12,7 @@ from gamification.views import (
     friend_requests,
     friends,
     leaderboards,
+    rest_days,
     streaks,
     users,
 )
@@ -22,6 +23,7 @@ router.register("friends", friends.FriendViewSet, basename="friend")
 router.register("users", users.UserViewSet, basename="user")
 router.register("badges", badges.BadgeViewSet, basename="badge")
 router.register("classrooms", classrooms.ClassroomViewSet, basename="classroom")
+router.register("me/rest-days", rest_days.RestDayViewSet, basename="rest-day")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),

@@ -75,6 +75,13 @@ def rest_dates_of_users(*, user_ids: Iterable[int], since: dt.date | None) -> di
     return dates
 
 
+def rest_days_of_user(*, user: User, limit: int = 500) -> list[RestDay]:
+    """The user's rest-day bookings by start (the most recent ``limit``; at most 14 rest days a
+    month keeps the list short). One query."""
+    latest = RestDay.objects.filter(user_id=user.pk).order_by("-start", "-id")[:limit]
+    return sorted(latest, key=lambda booking: (booking.start, booking.pk))
+
+
 def rest_dates(*, user_id: int, since: dt.date | None) -> set[dt.date]:
     """The user's rest days on or after ``since`` (all when None). One query."""
     return rest_dates_of_users(user_ids=[user_id], since=since).get(user_id, set())
