@@ -130,13 +130,15 @@ class FriendStreakState:
 
 
 def _latest_run(
-    shared: set[int], *, known: FriendStreakState | None, floor: int | None
+    shared: set[int], *, known: FriendStreakState | None, floor: int | None, neutral: Set[int] = frozenset()
 ) -> tuple[int, int | None, int | None] | None:
     """``(length, first day, last day)`` of the run containing the latest shared day.
 
     ``shared`` holds the shared days on or after ``floor`` (all of them when ``floor`` is None).
     ``known`` is the run stored before: every day in it is shared and the day before it was not
-    (a day changes only through its own event, which is on or after ``floor``). Returns None when
+    (a day changes only through its own event, which is on or after ``floor``). A ``neutral``
+    day (either friend rests or spends a freeze) neither breaks the run nor adds to it: the walk
+    steps over it. Returns None when
     the run reaches below ``floor`` through days nothing tells about: the caller reads more
     history.
     """
@@ -145,24 +147,31 @@ def _latest_run(
         latest = known.last_day
     if latest is None:
         return 0, None, None
-    length, first, day = 0, latest, latest
+    # Right below the stored run, only neutral days so far: the run's stored start stands.
+    length, first, day, below_known = 0, latest, latest, False
     while day >= 0:
         if known is not None and day == known.last_day:
             length += known.length
             first = known.first_day
             day = first - 1
+            below_known = True
         elif day in shared:
             length += 1
             first = day
             day -= 1
-        elif floor is not None and day < floor and not (known is not None and day == known.first_day - 1):
+            below_known = False
+        elif day in neutral and length:
+            day -= 1
+        elif floor is not None and day < floor and not below_known:
             return None
         else:
             break
     return length, first, latest
 
 
-def _through(last: int, days: set[int], *, floor: int | None, stored: int | None) -> int:
+def _through(
+    last: int, days: set[int], *, floor: int | None, stored: int | None, neutral: Set[int] = frozenset()
+) -> int:
     """The last day up to which ``days`` holds every day after ``last``, at most
     ``MAX_DAY_NUMBER_LAG`` days after it. Further is never needed: a run is alive only until the
     day after it is over for a friend who has not counted it, and until then the other friend's
@@ -170,23 +179,36 @@ def _through(last: int, days: set[int], *, floor: int | None, stored: int | None
 
     When the days after ``last`` are below the window, the ``stored`` value stands: those days
     changed only through their own events, whose windows covered them.
+
+    ``neutral`` days continue it without counting toward that limit: nobody can miss them.
     """
     if floor is not None and last + 1 < floor and stored is not None:
         return stored
-    through = last
-    while through < last + MAX_DAY_NUMBER_LAG and through + 1 in days:
-        through += 1
-    return through
+    through, steps = last, 0
+    while True:
+        if through + 1 in neutral:
+            through += 1
+        elif steps < MAX_DAY_NUMBER_LAG and through + 1 in days:
+            through += 1
+            steps += 1
+        else:
+            return through
 
 
 def friend_streak_compute(
-    *, stored: FriendStreakState, low_days: set[int], high_days: set[int], floor: int | None
+    *,
+    stored: FriendStreakState,
+    low_days: set[int],
+    high_days: set[int],
+    floor: int | None,
+    neutral: Set[int] = frozenset(),
 ) -> FriendStreakState | None:
     """The friend streak from the days each friend counted (day numbers of the friendship, each
     friend on their own calendar) on or after ``floor`` and the stored run; from the full history
-    when ``floor`` is None. None when older history is needed."""
+    when ``floor`` is None. ``neutral``: the days on which either friend rested or spent a
+    freeze, which neither break nor grow it. None when older history is needed."""
     known = stored if floor is not None and stored.length else None
-    run = _latest_run(low_days & high_days, known=known, floor=floor)
+    run = _latest_run((low_days & high_days) - set(neutral), known=known, floor=floor, neutral=neutral)
     if run is None:
         return None
     length, first, last = run
@@ -197,8 +219,8 @@ def friend_streak_compute(
         length,
         first,
         last,
-        _through(last, low_days, floor=floor, stored=stored.low_through if unchanged else None),
-        _through(last, high_days, floor=floor, stored=stored.high_through if unchanged else None),
+        _through(last, low_days, floor=floor, stored=stored.low_through if unchanged else None, neutral=neutral),
+        _through(last, high_days, floor=floor, stored=stored.high_through if unchanged else None, neutral=neutral),
     )
 
 

@@ -7,9 +7,10 @@ one user never overlap (409). The checks and the insert run in one transaction h
 user's row lock, so two bookings sent at once cannot both pass them (SQLite serialises the
 writers instead).
 
-Booking changes nothing stored about streaks: a rest day lies after every counted day when it is
-booked, and streaks read rest days when a later day counts or when they are shown. For the
-same reason only bookings that have not started may be cancelled.
+Booking changes nothing stored about daily streaks: a rest day lies after every counted day when
+it is booked, and daily streaks read rest days when a later day counts or when they are shown.
+For the same reason only bookings that have not started may be cancelled. Friend streaks are
+recomputed at once: a friend's rest days carry the run over them (see docs/streaks.md).
 """
 
 import datetime as dt
@@ -21,6 +22,7 @@ from django.core.exceptions import ValidationError
 from gamification.exceptions import ConflictError, NotFoundError, ServiceError
 from gamification.models import RestDay, User
 from gamification.services.db import atomic_with_retry
+from gamification.services.streaks import friend_streaks_refresh
 from gamification.timeutils import local_today
 
 
@@ -74,7 +76,9 @@ def rest_day_book(*, user: User, start: dt.date, end: dt.date, now: dt.datetime 
                         ]
                     }
                 )
-        return RestDay.objects.create(user_id=user.pk, start=start, end=end)
+        booking = RestDay.objects.create(user_id=user.pk, start=start, end=end)
+        friend_streaks_refresh(user=user, since=start)
+        return booking
 
     return atomic_with_retry(run)
 
@@ -90,5 +94,6 @@ def rest_day_cancel(*, user: User, rest_day_id: int, now: dt.datetime | None = N
         if booking.start <= local_today(user.timezone, now):
             raise ServiceError("This booking has started; rest days that began cannot be cancelled.")
         booking.delete()
+        friend_streaks_refresh(user=user, since=booking.start)
 
     atomic_with_retry(run)

@@ -31,7 +31,7 @@ from gamification.models import (
     UserBadge,
 )
 from gamification.rules import STREAK_DAYS
-from gamification.selectors.streaks import freeze_rule, rest_dates, stored_streak
+from gamification.selectors.streaks import freeze_rule, rest_dates, rest_dates_of_users, stored_streak
 from gamification.services.db import atomic_join_or_retry, atomic_with_retry
 from gamification.services.metrics import metric_set
 from gamification.streak_runs import (
@@ -156,7 +156,11 @@ def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBad
         for name, value in fields.items():
             setattr(row, name, value)
     new_badges = _streak_days_set(user=user, streaks=streaks.values(), rest=rest)
-    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=day - dt.timedelta(days=FRIEND_WINDOW_DAYS))
+    # A freeze spent or given back changes a date before this one, possibly inside a stored
+    # friend run, which the windowed refresh trusts as a whole: recompute from the whole history
+    # then (rare: a freeze is earned once in 7 counted days).
+    since = None if updated.frozen != stored.frozen else day - dt.timedelta(days=FRIEND_WINDOW_DAYS)
+    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=since)
     return new_badges
 
 
@@ -206,11 +210,30 @@ def _counted_days(*, user_ids: Iterable[int], since: dt.date | None) -> tuple[di
     return days, zones
 
 
+def _neutral_days(*, user_ids: Iterable[int], since: dt.date | None) -> dict[int, set[dt.date]]:
+    """Each user's dates that are neutral for their friend streaks, on or after ``since`` (all
+    when None): rest days and dates a freeze of any language bridged. Two queries."""
+    ids = list(user_ids)
+    neutral = rest_dates_of_users(user_ids=ids, since=since)
+    frozen = (
+        LanguageStreak.objects.filter(user_id__in=ids).exclude(frozen_days=[]).values_list("user_id", "frozen_days")
+    )
+    for user_id, days in frozen:
+        dates = {dt.date.fromisoformat(day) for day in days or ()}
+        neutral[user_id].update(day for day in dates if since is None or day >= since)
+    return neutral
+
+
 FriendshipRow = tuple[int, int, int, dt.datetime, int, int | None, int | None, int | None, int | None]
 
 
 def _friendship_state(
-    row: FriendshipRow, *, days: dict[int, set[dt.date]], zones: dict[int, str], since: dt.date | None
+    row: FriendshipRow,
+    *,
+    days: dict[int, set[dt.date]],
+    neutral: dict[int, set[dt.date]],
+    zones: dict[int, str],
+    since: dt.date | None,
 ) -> FriendStreakState | None:
     """One friendship's new friend streak from both friends' counted dates on or after ``since``
     (the whole history when None) and its stored state; None when older history is needed.
@@ -229,6 +252,8 @@ def _friendship_state(
         low_days=friend_day_numbers(days.get(low, ()), start=starts[low], floor=floor),
         high_days=friend_day_numbers(days.get(high, ()), start=starts[high], floor=floor),
         floor=floor,
+        neutral=friend_day_numbers(neutral.get(low, ()), start=starts[low], floor=floor)
+        | friend_day_numbers(neutral.get(high, ()), start=starts[high], floor=floor),
     )
 
 
@@ -257,13 +282,14 @@ def _friendships_refresh(*, user_id: int, user_tz: str, since: dt.date | None) -
         return
     partner_ids = [high if low == user_id else low for _, low, high, *_ in rows]
     days, zones = _counted_days(user_ids=[user_id, *partner_ids], since=since)
+    neutral = _neutral_days(user_ids=[user_id, *partner_ids], since=since)
     # The user's practice day was dated in this zone: number it in the same one.
     zones[user_id] = user_tz
 
     changes: dict[int, FriendStreakState] = {}
     needs_history: list[FriendshipRow] = []
     for row in rows:
-        state = _friendship_state(row, days=days, zones=zones, since=since)
+        state = _friendship_state(row, days=days, neutral=neutral, zones=zones, since=since)
         if state is None:
             needs_history.append(row)
         elif state != FriendStreakState(*row[4:]):
@@ -274,11 +300,19 @@ def _friendships_refresh(*, user_id: int, user_tz: str, since: dt.date | None) -
         oldest = min(local_date(row[3], zones[friend]) for row in needs_history for friend in row[1:3])
         others = [high if low == user_id else low for _, low, high, *_ in needs_history]
         history, _ = _counted_days(user_ids=[user_id, *others], since=oldest)
+        neutral_history = _neutral_days(user_ids=[user_id, *others], since=oldest)
         for row in needs_history:
-            state = _friendship_state(row, days=history, zones=zones, since=None)
+            state = _friendship_state(row, days=history, neutral=neutral_history, zones=zones, since=None)
             if state is not None and state != FriendStreakState(*row[4:]):
                 changes[row[0]] = state
     _friendships_write(changes)
+
+
+def friend_streaks_refresh(*, user: User, since: dt.date) -> None:
+    """Recompute the friend streaks of the user's active friendships after their neutral days
+    changed from ``since`` on (a rest-day booking made or cancelled). Inside the caller's
+    transaction; the same queries as after a counted day."""
+    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=since - dt.timedelta(days=FRIEND_WINDOW_DAYS))
 
 
 def _friendships_write(changes: dict[int, FriendStreakState]) -> None:

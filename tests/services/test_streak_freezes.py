@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from gamification.models import LanguageStreak, PracticeDay, RestDay, UserMetric
 from gamification.selectors.streaks import streaks_of_user
+from gamification.services.rest_days import rest_day_book, rest_day_cancel
 from gamification.services.streaks import practice_record, streaks_rebuild
 from gamification.streak_runs import DailyStreak, FreezeRule, daily_streak_from_days, daily_streak_on
-from tests.factories import EventFactory, UserFactory
-from tests.services.test_streaks import COPENHAGEN, at, practise, practise_late
+from tests.factories import EventFactory, UserFactory, make_friends
+from tests.services.test_streaks import COPENHAGEN, at, friend_streak, practise, practise_late
 
 RULE = FreezeRule(every=7, most=2)
 D0 = dt.date(2025, 3, 1)
@@ -262,3 +263,62 @@ def test_live_ingestion_in_any_order_equals_a_rebuild(history):
 
         assert _state(user) == live
         assert streaks_of_user(user=user) == shown_live
+
+
+# Friend streaks --------------------------------------------------------------------------------------
+@pytest.mark.django_db
+class TestFriendStreakNeutralDays:
+    def test_a_rest_day_of_one_friend_neither_breaks_nor_grows_it(self):
+        alice, bob = UserFactory(), UserFactory()
+        make_friends(alice, bob, since=at("UTC", 2025, 4, 30))
+        for day in (1, 2, 3):
+            practise(alice, at("UTC", 2025, 5, day))
+            practise(bob, at("UTC", 2025, 5, day))
+        with time_machine.travel(at("UTC", 2025, 5, 3, 13), tick=False):
+            rest_day_book(user=alice, start=dt.date(2025, 5, 4), end=dt.date(2025, 5, 4))
+        practise(bob, at("UTC", 2025, 5, 4))
+
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 4, 20)) == 3
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 5, 10)) == 3  # 4 May is over: still 3
+
+        practise(alice, at("UTC", 2025, 5, 5))
+        practise(bob, at("UTC", 2025, 5, 5))
+
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 5, 20)) == 4
+
+    def test_a_rest_day_before_any_practice_of_the_other_keeps_it(self):
+        alice, bob = UserFactory(), UserFactory()
+        make_friends(alice, bob, since=at("UTC", 2025, 4, 30))
+        for day in (1, 2):
+            practise(alice, at("UTC", 2025, 5, day))
+            practise(bob, at("UTC", 2025, 5, day))
+        with time_machine.travel(at("UTC", 2025, 5, 2, 13), tick=False):
+            rest_day_book(user=bob, start=dt.date(2025, 5, 3), end=dt.date(2025, 5, 5))
+
+        # Nobody practises while Bob rests: Alice's missing days are neutral too.
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 6, 10)) == 2
+
+    def test_a_day_one_friend_spends_a_freeze_on_is_neutral(self):
+        alice, bob = UserFactory(), UserFactory()
+        make_friends(alice, bob, since=at("UTC", 2025, 4, 30))
+        for day in range(1, 8):
+            practise(alice, at("UTC", 2025, 5, day))
+            practise(bob, at("UTC", 2025, 5, day))
+        practise(bob, at("UTC", 2025, 5, 8))  # Alice misses 8 May; her freeze bridges it
+        practise(alice, at("UTC", 2025, 5, 9))
+        practise(bob, at("UTC", 2025, 5, 9))
+
+        assert row(alice)["frozen"] == ["2025-05-08"]
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 9, 20)) == 8
+
+    def test_cancelling_the_rest_day_makes_the_day_count_again(self):
+        alice, bob = UserFactory(), UserFactory()
+        make_friends(alice, bob, since=at("UTC", 2025, 4, 30))
+        for day in (1, 2):
+            practise(alice, at("UTC", 2025, 5, day))
+            practise(bob, at("UTC", 2025, 5, day))
+        with time_machine.travel(at("UTC", 2025, 5, 2, 13), tick=False):
+            booking = rest_day_book(user=bob, start=dt.date(2025, 5, 4), end=dt.date(2025, 5, 5))
+            rest_day_cancel(user=bob, rest_day_id=booking.pk)
+
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 4, 10)) == 0  # 3 May missed by both
