@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from gamification.views import (
     accounts,
+    activity,
     badges,
     classrooms,
     events,
@@ -31,6 +32,7 @@ urlpatterns = [
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),
+    path("me/activity/", activity.MyActivityView.as_view(), name="me-activity"),
     path("avatar-options/", accounts.AvatarOptionsView.as_view(), name="avatar-options"),
     path("events/", events.EventsView.as_view(), name="events"),
     path("streaks/", streaks.MyStreaksView.as_view(), name="streaks"),
