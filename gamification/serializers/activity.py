@@ -1,4 +1,3 @@
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gamification.models import ActivityEvent, EventType
@@ -28,26 +27,19 @@ def activity_entry(event: ActivityEvent) -> dict:
     return entry
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "type": {"type": "string", "enum": list(EventType.values)},
-            "occurred_at": {"type": "string", "format": "date-time"},
-            "language": {"type": "string"},
-            "word": {"type": "string"},
-            "correct": {"type": "boolean"},
-            "lesson_id": {"type": "string"},
-            "article_id": {"type": "string"},
-            "kind": {"type": "string"},
-            "duration_seconds": {"type": "integer"},
-        },
-        "required": ["id", "type", "occurred_at", "language"],
-    }
-)
-class ActivityEntrySerializer(serializers.BaseSerializer):
-    """An activity-log entry; the fields after ``language`` depend on ``type``."""
+class ActivityEntrySerializer(serializers.Serializer):
+    """An activity-log entry; the fields after ``language`` are those of its ``type`` only."""
+
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=EventType.choices)
+    occurred_at = serializers.DateTimeField()
+    language = serializers.CharField(help_text="ISO 639-1 code.")
+    word = serializers.CharField(required=False, help_text="word_translated, word_learned.")
+    correct = serializers.BooleanField(required=False, help_text="exercise_answered.")
+    lesson_id = serializers.CharField(required=False, help_text="audio_lesson_completed.")
+    article_id = serializers.CharField(required=False, help_text="article_read.")
+    kind = serializers.CharField(required=False, help_text="practice.")
+    duration_seconds = serializers.IntegerField(required=False, help_text="practice.")
 
     def to_representation(self, instance: ActivityEvent) -> dict:
         return activity_entry(instance)
