@@ -33,6 +33,7 @@ urlpatterns = [
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("me/activity/", activity.MyActivityView.as_view(), name="me-activity"),
+    path("me/export/", activity.MyExportView.as_view(), name="me-export"),
     path("avatar-options/", accounts.AvatarOptionsView.as_view(), name="avatar-options"),
     path("events/", events.EventsView.as_view(), name="events"),
     path("streaks/", streaks.MyStreaksView.as_view(), name="streaks"),
