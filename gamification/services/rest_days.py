@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from gamification.exceptions import ConflictError, NotFoundError, ServiceError
 from gamification.models import RestDay, User
 from gamification.services.db import atomic_with_retry
-from gamification.services.streaks import friend_streaks_refresh
+from gamification.services.streaks import friend_streaks_refresh, streaks_rebuild
 from gamification.timeutils import local_today
 
 
@@ -97,3 +97,27 @@ def rest_day_cancel(*, user: User, rest_day_id: int, now: dt.datetime | None = N
         friend_streaks_refresh(user=user, since=booking.start)
 
     atomic_with_retry(run)
+
+
+def rest_days_validate(*, periods: list[tuple[dt.date, dt.date]]) -> None:
+    """The rules every set of one user's bookings keeps, whoever edits them: each ends on or after
+    its start, none overlap, at most ``REST_DAYS_PER_MONTH`` rest days in a calendar month.
+    Raises ``ValidationError`` with a message naming the first broken rule."""
+    limit = settings.REST_DAYS_PER_MONTH
+    ordered = sorted(periods)
+    months = Counter()
+    for index, (start, end) in enumerate(ordered):
+        if end < start:
+            raise ValidationError(f"A booking ends ({end}) before it starts ({start}).")
+        if index and ordered[index - 1][1] >= start:
+            raise ValidationError(f"Bookings overlap on {start}.")
+        months.update(_months(start, end))
+    for (year, number), count in sorted(months.items()):
+        if count > limit:
+            raise ValidationError(f"{year}-{number:02d} would have {count} rest days; at most {limit}.")
+
+
+def rest_days_staff_changed(*, user: User) -> None:
+    """Staff edited the user's rest days in the admin, possibly on past dates: rebuild the user's
+    streaks (daily and friend streaks) from the activity log and the bookings as they are now."""
+    streaks_rebuild(user_id=user.pk)
