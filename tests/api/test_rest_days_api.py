@@ -143,3 +143,44 @@ class TestListAndCancel:
             assert auth_client.delete(f"{URL}{other.pk}/").status_code == 404
             assert auth_client.delete(f"{URL}999999/").status_code == 404
         assert RestDay.objects.filter(pk=other.pk).exists()
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_8_threads_booking_overlapping_rest_days_at_once_store_one():
+    from gamification.exceptions import ConflictError
+    from gamification.services.rest_days import rest_day_book
+    from tests.threads import run_in_threads
+
+    user = UserFactory()
+
+    def book(index: int) -> None:
+        start = dt.date(2025, 6, 1 + index % 2)  # 1 or 2 June, each for 3 days: all overlap
+        with time_machine.travel(NOW, tick=False):
+            rest_day_book(user=user, start=start, end=start + dt.timedelta(days=2))
+
+    errors = run_in_threads(8, book)
+
+    assert RestDay.objects.filter(user=user).count() == 1
+    assert len(errors) == 7 and all(isinstance(error, ConflictError) for error in errors)
+
+
+@pytest.mark.mariadb
+@pytest.mark.django_db(transaction=True)
+def test_threads_booking_separate_days_at_once_never_pass_the_monthly_limit():
+    from django.core.exceptions import ValidationError
+
+    from gamification.services.rest_days import rest_day_book
+    from tests.threads import run_in_threads
+
+    user = UserFactory()
+
+    def book(index: int) -> None:  # 8 bookings of 2 days in June: only 7 fit in 14
+        start = dt.date(2025, 6, 1 + 3 * index)
+        with time_machine.travel(NOW, tick=False):
+            rest_day_book(user=user, start=start, end=start + dt.timedelta(days=1))
+
+    errors = run_in_threads(8, book)
+
+    assert RestDay.objects.filter(user=user).count() == 7
+    assert len(errors) == 1 and isinstance(errors[0], ValidationError)
