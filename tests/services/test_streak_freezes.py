@@ -322,3 +322,30 @@ class TestFriendStreakNeutralDays:
             rest_day_cancel(user=bob, rest_day_id=booking.pk)
 
         assert friend_streak(alice, bob, at("UTC", 2025, 5, 4, 10)) == 0  # 3 May missed by both
+
+
+@pytest.mark.django_db
+def test_friends_languages_apply_freezes_and_rest_days_in_2_queries_whatever_the_number(
+    django_assert_max_num_queries,
+):
+    from gamification.selectors.streaks import languages_for_users
+
+    def friend_with_a_gap(rest: bool):
+        friend = UserFactory()
+        practise_days(friend, dt.date(2025, 5, 1), 7)  # 1..7 May: one freeze
+        if rest:
+            RestDay.objects.create(user=friend, start=dt.date(2025, 5, 8), end=dt.date(2025, 5, 9))
+        return friend
+
+    few = [friend_with_a_gap(rest=n % 2 == 0) for n in range(2)]
+    many = few + [friend_with_a_gap(rest=n % 2 == 0) for n in range(8)]
+
+    with time_machine.travel(at("UTC", 2025, 5, 10, 9), tick=False):
+        with django_assert_max_num_queries(2):
+            languages_for_users(user_ids=[friend.pk for friend in few])
+        with django_assert_max_num_queries(2):
+            shown = languages_for_users(user_ids=[friend.pk for friend in many])
+
+    # On 10 May: 8 and 9 May were rest days for one (7), missed for the other: two missed days,
+    # one freeze, broken (0).
+    assert [shown[friend.pk][0]["daily_streak"] for friend in few] == [7, 0]
