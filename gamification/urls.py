@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from gamification.views import (
     accounts,
+    activity,
     badges,
     classrooms,
     events,
@@ -13,6 +14,7 @@ from gamification.views import (
     friends,
     leaderboards,
     platform,
+    rest_days,
     safety,
     streaks,
     users,
@@ -26,6 +28,7 @@ router.register("badges", badges.BadgeViewSet, basename="badge")
 router.register("classrooms", classrooms.ClassroomViewSet, basename="classroom")
 router.register("blocks", safety.BlockViewSet, basename="block")
 router.register("platform/users", platform.PlatformUserViewSet, basename="platform-user")
+router.register("me/rest-days", rest_days.RestDayViewSet, basename="rest-day")
 
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
@@ -34,6 +37,8 @@ urlpatterns = [
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("me/privacy/", safety.PrivacySettingsView.as_view(), name="me-privacy"),
+    path("me/activity/", activity.MyActivityView.as_view(), name="me-activity"),
+    path("me/export/", activity.MyExportView.as_view(), name="me-export"),
     path("avatar-options/", accounts.AvatarOptionsView.as_view(), name="avatar-options"),
     path("events/", events.EventsView.as_view(), name="events"),
     path("streaks/", streaks.MyStreaksView.as_view(), name="streaks"),

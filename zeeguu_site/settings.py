@@ -417,6 +417,12 @@ WAFFLE_FLAG_DEFAULT = False
 # Gamification rules ---------------------------------------------------------------------------
 # Practice needed on one local day, in one language, for the day to count towards a streak.
 STREAK_MIN_SECONDS_PER_DAY = int(os.environ.get("STREAK_MIN_SECONDS_PER_DAY", "120"))
+# Streak freezes: one earned on every this many counted days of a run, at most this many held.
+STREAK_FREEZE_EVERY_DAYS = int(os.environ.get("STREAK_FREEZE_EVERY_DAYS", "7"))
+STREAK_FREEZES_MAX = int(os.environ.get("STREAK_FREEZES_MAX", "2"))
+# Rest days: at most this many in one calendar month, booked at most this many days ahead.
+REST_DAYS_PER_MONTH = int(os.environ.get("REST_DAYS_PER_MONTH", "14"))
+REST_DAYS_BOOKING_HORIZON_DAYS = int(os.environ.get("REST_DAYS_BOOKING_HORIZON_DAYS", "365"))
 # Uploaded badge icons (PNG, JPEG, WebP).
 BADGE_ICON_MAX_BYTES = int(os.environ.get("BADGE_ICON_MAX_BYTES", str(512 * 1024)))
 

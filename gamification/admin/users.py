@@ -2,6 +2,7 @@
 a glance (badges, metrics, streaks, friends, classrooms, manual awards and revocations), with
 manual awards (``services.badges.badge_award_manual``) from the page or the list."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -18,10 +19,11 @@ from gamification.admin.forms import ManualAwardForm
 from gamification.admin.widgets import ColorSwatchSelect
 from gamification.constants import BACKGROUND_COLORS, CHARACTER_COLORS
 from gamification.exceptions import ConflictError
-from gamification.models import User
+from gamification.models import RestDay, User
 from gamification.selectors.relationships import privacy_settings_of
 from gamification.selectors.user_overview import user_overview
 from gamification.services.badges import badge_award_manual
+from gamification.services.rest_days import rest_days_staff_changed, rest_days_validate
 from gamification.services.usernames import username_is_taken
 from gamification.services.users import user_create, user_delete
 from gamification.validators import username_normalize
@@ -85,6 +87,33 @@ class UserCreationAdminForm(AdminUserCreationForm):
         return None
 
 
+class RestDayFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        periods = [
+            (form.cleaned_data["start"], form.cleaned_data["end"])
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("start")
+            and form.cleaned_data.get("end")
+        ]
+        rest_days_validate(periods=periods)
+
+
+class RestDayInline(admin.TabularInline):
+    """The learner's rest days. Staff may correct past ones too (say, a booking the learner could
+    not make): saving rebuilds the learner's streaks from the activity log and the bookings."""
+
+    model = RestDay
+    formset = RestDayFormSet
+    fields = ("start", "end", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+    ordering = ("-start",)
+    verbose_name_plural = "rest days (saving rebuilds the learner's streaks)"
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeAdminForm
@@ -110,6 +139,7 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
     )
     actions = ["award_badge"]
+    inlines = [RestDayInline]
 
     class Media:
         css = {"all": ["gamification/admin/users.css"]}
@@ -135,6 +165,14 @@ class UserAdmin(DjangoUserAdmin):
             "yes" if settings.discoverable else "by exact username only",
             "yes" if settings.on_leaderboards else "no (teachers still see them)",
         )
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is RestDay and formset.has_changed():
+            rest_days_staff_changed(user=form.instance)
 
     def save_model(self, request, obj, form, change) -> None:
         # New accounts were saved by the creation form's service call.

@@ -4,7 +4,7 @@ from gamification.models.classrooms import Classroom, ClassroomMembership, Class
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
 from gamification.models.safety import Block, PrivacySettings, ProgressVisibility
-from gamification.models.streaks import LanguageStreak, PracticeDay
+from gamification.models.streaks import LanguageStreak, PracticeDay, RestDay
 from gamification.models.tokens import ClientToken
 from gamification.models.users import User
 from gamification.models.webhooks import (
@@ -40,6 +40,7 @@ __all__ = [
     "PracticeKind",
     "PrivacySettings",
     "ProgressVisibility",
+    "RestDay",
     "StreakAtRiskNotice",
     "User",
     "UserBadge",

@@ -69,6 +69,9 @@ class ActivityEvent(models.Model):
             # (user, type, occurred_at) lookups (rebuilds, streak replays) use the prefix of the
             # covering index below; a separate index would only slow every insert.
             models.Index(fields=["type", "occurred_at"], name="activityevent_type_at"),
+            # A user's log newest first, all types (``/api/me/activity/`` and its cursor, the
+            # export): without it every page sorts all of the user's events.
+            models.Index(fields=["user", "occurred_at", "id"], name="activityevent_user_at"),
             # Leaderboards (gamification.selectors.leaderboards): every column a board reads, so
             # that a board's sums and counts come from the index alone, each member's rows side by
             # side, instead of one random row lookup per event. All-time friends board of 201

@@ -8,11 +8,15 @@ alive is decided here, against each user's local today. The rules are in docs/st
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from gamification.models import Friendship, LanguageStreak, User
+from gamification.models import Friendship, LanguageStreak, PracticeDay, RestDay, User
+from gamification.streak_runs import DailyStreak, FreezeRule, daily_streak_on
 from gamification.timeutils import (
     ONE_DAY,
     known_timezones,
@@ -33,42 +37,119 @@ class LanguageStreakRow:
     max_streak: int
     max_streak_date: dt.date | None
     practiced_today: bool
+    freezes_held: int = 0
+    frozen_days: tuple[dt.date, ...] = ()
+    seconds_today: int = 0
+    seconds_to_count: int = 0
+    at_risk: bool = False
+
+
+def freeze_rule() -> FreezeRule:
+    """The freeze settings (``STREAK_FREEZE_EVERY_DAYS``, ``STREAK_FREEZES_MAX``)."""
+    return FreezeRule(every=settings.STREAK_FREEZE_EVERY_DAYS, most=settings.STREAK_FREEZES_MAX)
+
+
+def stored_streak(row: LanguageStreak) -> DailyStreak:
+    """What a ``LanguageStreak`` row stores, as the pure module's value."""
+    return DailyStreak(
+        row.length,
+        row.last_date,
+        row.max_length,
+        row.max_date,
+        row.freezes_held,
+        tuple(dt.date.fromisoformat(day) for day in row.frozen_days or ()),
+    )
+
+
+def rest_dates_of_users(*, user_ids: Iterable[int], since: dt.date | None) -> dict[int, set[dt.date]]:
+    """Each user's rest days (local dates) on or after ``since`` (all when None). One query."""
+    ids = list(user_ids)
+    dates: dict[int, set[dt.date]] = defaultdict(set)
+    if not ids:
+        return dates
+    bookings = RestDay.objects.filter(user_id__in=ids).order_by()
+    if since is not None:
+        bookings = bookings.filter(end__gte=since)
+    for booking in bookings.only("user_id", "start", "end"):
+        dates[booking.user_id].update(day for day in booking.dates() if since is None or day >= since)
+    return dates
+
+
+def rest_days_of_user(*, user: User, limit: int = 500) -> list[RestDay]:
+    """The user's rest-day bookings by start (the most recent ``limit``; at most 14 rest days a
+    month keeps the list short). One query."""
+    latest = RestDay.objects.filter(user_id=user.pk).order_by("-start", "-id")[:limit]
+    return sorted(latest, key=lambda booking: (booking.start, booking.pk))
+
+
+def rest_dates(*, user_id: int, since: dt.date | None) -> set[dt.date]:
+    """The user's rest days on or after ``since`` (all when None). One query."""
+    return rest_dates_of_users(user_ids=[user_id], since=since).get(user_id, set())
 
 
 def daily_streak_current(*, length: int, last_date: dt.date | None, today: dt.date) -> int:
-    """The daily streak shown now: the stored run while its last day is the user's local today or
-    yesterday (or later, after a move to a zone behind), else 0: a day was missed."""
-    if not length or last_date is None:
-        return 0
-    return length if last_date >= today - ONE_DAY else 0
-
-
-def practiced_today(*, length: int, last_date: dt.date | None, today: dt.date) -> bool:
-    """Whether ``today`` is a counted day: it lies in the stored run (the latest one)."""
-    if not length or last_date is None:
-        return False
-    return last_date - dt.timedelta(days=length - 1) <= today <= last_date
+    """The daily streak shown on ``today`` of a run without freezes or rest days: the stored run
+    while its last day is today or yesterday, else 0."""
+    return daily_streak_on(DailyStreak(length, last_date), today=today).daily_streak
 
 
 def _ordered(rows: list[LanguageStreakRow]) -> list[LanguageStreakRow]:
     return sorted(rows, key=lambda row: (-row.daily_streak, row.code))
 
 
+def language_streak_row(
+    *, code: str, name: str, streak: DailyStreak, today: dt.date, rest: AbstractSet[dt.date], seconds_today: int
+) -> LanguageStreakRow:
+    """One language's row on the user's local ``today``: freezes spent on the days missed so far
+    (``streak_runs.daily_streak_on``); ``seconds_to_count`` what today still needs (0 once it
+    counts, and on a rest day, which can neither count nor break anything); ``at_risk`` while
+    the streak is above 0 and today, not a rest day, does not count yet."""
+    now = daily_streak_on(streak, today=today, rest=rest)
+    resting = today in rest
+    done = now.counts_today or resting
+    return LanguageStreakRow(
+        code=code,
+        name=name,
+        daily_streak=now.daily_streak,
+        max_streak=streak.max_length,
+        max_streak_date=streak.max_date,
+        practiced_today=now.counts_today,
+        freezes_held=now.freezes_held,
+        frozen_days=now.frozen_days,
+        seconds_today=seconds_today,
+        seconds_to_count=0 if done else max(0, settings.STREAK_MIN_SECONDS_PER_DAY - seconds_today),
+        at_risk=now.daily_streak > 0 and not done,
+    )
+
+
 def streaks_of_user(*, user: User, now: dt.datetime | None = None) -> list[LanguageStreakRow]:
     """Every language the user has practised (a ``LanguageStreak`` row exists from the first
-    practice in a language, counted or not), by current daily streak descending then code. One
-    query."""
+    practice in a language, counted or not), by current daily streak descending then code. Two
+    queries: the streak rows with today's practice seconds, and the rest days since the oldest
+    last counted day."""
     today = local_today(user.timezone, now)
+    seconds_today = PracticeDay.objects.filter(
+        user_id=OuterRef("user_id"), language_id=OuterRef("language_id"), date=today
+    ).values("seconds")[:1]
+    streaks = list(
+        LanguageStreak.objects.filter(user_id=user.pk)
+        .select_related("language")
+        .annotate(seconds_today=Subquery(seconds_today))
+    )
+    if not streaks:
+        return []
+    oldest = min((streak.last_date for streak in streaks if streak.last_date), default=today)
+    rest = rest_dates(user_id=user.pk, since=min(oldest, today))
     rows = [
-        LanguageStreakRow(
+        language_streak_row(
             code=streak.language_id,
             name=streak.language.name,
-            daily_streak=daily_streak_current(length=streak.length, last_date=streak.last_date, today=today),
-            max_streak=streak.max_length,
-            max_streak_date=streak.max_date,
-            practiced_today=practiced_today(length=streak.length, last_date=streak.last_date, today=today),
+            streak=stored_streak(streak),
+            today=today,
+            rest=rest,
+            seconds_today=streak.seconds_today or 0,
         )
-        for streak in LanguageStreak.objects.filter(user_id=user.pk).select_related("language")
+        for streak in streaks
     ]
     return _ordered(rows)
 
@@ -107,24 +188,44 @@ def friend_streaks(*, friendships: Iterable[Friendship]) -> dict[int, int]:
 
 def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
     """For each user: ``[{code, name, daily_streak, max_streak}]`` of the languages they
-    practised, by daily streak descending then code. One query whatever the number of users."""
+    practised, by daily streak descending then code (freezes and rest days applied as in
+    ``streaks_of_user``). One query whatever the number of users, and one more for rest days when
+    some streak has missed a day since its last counted day."""
     ids = list(dict.fromkeys(user_ids))
     now = timezone.now()
     rows: dict[int, list[LanguageStreakRow]] = defaultdict(list)
     if ids:
-        streaks = LanguageStreak.objects.filter(user_id__in=ids).values_list(
-            "user_id", "language_id", "language__name", "length", "last_date", "max_length", "user__timezone"
+        streaks = list(
+            LanguageStreak.objects.filter(user_id__in=ids).values_list(
+                "user_id",
+                "language_id",
+                "language__name",
+                "length",
+                "last_date",
+                "max_length",
+                "freezes_held",
+                "frozen_days",
+                "user__timezone",
+            )
         )
-        todays: dict[str, dt.date] = {}
-        for user_id, code, name, length, last_date, max_length, tz_name in streaks:
-            if tz_name not in todays:
-                todays[tz_name] = local_today(tz_name, now)
-            today = todays[tz_name]
+        todays = {tz_name: local_today(tz_name, now) for tz_name in {row[-1] for row in streaks}}
+        # Rest days matter only between a run's last day and the day before today.
+        gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] < todays[row[-1]] - ONE_DAY]
+        rest = (
+            rest_dates_of_users(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps))
+            if gaps
+            else {}
+        )
+        for user_id, code, name, length, last_date, max_length, freezes, frozen, tz_name in streaks:
+            streak = DailyStreak(
+                length, last_date, max_length, None, freezes, tuple(dt.date.fromisoformat(d) for d in frozen or ())
+            )
+            shown = daily_streak_on(streak, today=todays[tz_name], rest=rest.get(user_id, frozenset()))
             rows[user_id].append(
                 LanguageStreakRow(
                     code=code,
                     name=name,
-                    daily_streak=daily_streak_current(length=length, last_date=last_date, today=today),
+                    daily_streak=shown.daily_streak,
                     max_streak=max_length,
                     max_streak_date=None,
                     practiced_today=False,
@@ -142,7 +243,7 @@ def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
 # Streaks at risk (SPEC §11.3 streak.at_risk) ------------------------------------------------------
 @dataclass(frozen=True)
 class StreakAtRisk:
-    """A language streak above 0 whose user has not made today count yet."""
+    """A language streak above 0 whose user has not made today count yet (and does not rest)."""
 
     user_id: int
     username: str
@@ -151,6 +252,11 @@ class StreakAtRisk:
     daily_streak: int
     local_date: dt.date
     local_deadline: dt.datetime  # the end of that local day, in the user's zone
+    freezes_held: int = 0  # after the days already missed; one would be spent on today
+
+    @property
+    def freeze_would_be_spent(self) -> bool:
+        return self.freezes_held > 0
 
 
 def zones_at_or_after(*, local_time: dt.time, now: dt.datetime) -> list[str]:
@@ -159,35 +265,63 @@ def zones_at_or_after(*, local_time: dt.time, now: dt.datetime) -> list[str]:
     return sorted(name for name in known_timezones() if now.astimezone(zone(name)).time() >= local_time)
 
 
+AT_RISK_CHUNK = 2000
+
+
 def streaks_at_risk(*, now: dt.datetime, from_local_time: dt.time) -> Iterator[StreakAtRisk]:
     """Every language streak that is above 0 now and whose user's local today does not count
-    yet, for the users whose local time is ``from_local_time`` or later (their evening). One
-    query, streamed: the users in those zones whose stored run ended at most two UTC dates ago
-    (a local yesterday is never older), then the rule of ``daily_streak_current`` and
-    ``practiced_today`` on each user's calendar."""
+    yet and is not a rest day, for the users whose local time is ``from_local_time`` or later
+    (their evening). Streamed, two queries per 2,000 streaks: the users in those zones whose
+    stored run ended recently enough to be alive (at most two UTC dates ago plus the most
+    freezes one can hold, or later than the end of a rest booking), with their rest days; then
+    the rule of ``streak_runs.daily_streak_on`` on each user's calendar."""
     zones = zones_at_or_after(local_time=from_local_time, now=now)
     if not zones:
         return
+    cutoff = now.astimezone(dt.UTC).date() - (2 + settings.STREAK_FREEZES_MAX) * ONE_DAY
+    resting = RestDay.objects.filter(user_id=OuterRef("user_id"), end__gte=OuterRef("last_date"))
     rows = (
-        LanguageStreak.objects.filter(
-            length__gt=0, last_date__gte=now.astimezone(dt.UTC).date() - 2 * ONE_DAY, user__timezone__in=zones
-        )
+        LanguageStreak.objects.filter(length__gt=0, user__timezone__in=zones)
+        .filter(Q(last_date__gte=cutoff) | Exists(resting))
         .order_by("user_id", "language_id")
         .values_list(
-            "user_id", "user__username", "user__external_id", "user__timezone", "language_id", "length", "last_date"
+            "user_id",
+            "user__username",
+            "user__external_id",
+            "user__timezone",
+            "language_id",
+            "length",
+            "last_date",
+            "freezes_held",
+            "frozen_days",
         )
     )
-    for user_id, username, external_id, tz_name, language_id, length, last_date in rows.iterator(chunk_size=2000):
+    chunk: list[tuple] = []
+    for row in rows.iterator(chunk_size=AT_RISK_CHUNK):
+        chunk.append(row)
+        if len(chunk) >= AT_RISK_CHUNK:
+            yield from _at_risk_in(chunk, now=now)
+            chunk = []
+    if chunk:
+        yield from _at_risk_in(chunk, now=now)
+
+
+def _at_risk_in(rows: list[tuple], *, now: dt.datetime) -> Iterator[StreakAtRisk]:
+    rest = rest_dates_of_users(user_ids={row[0] for row in rows}, since=min(row[6] for row in rows))
+    for user_id, username, external_id, tz_name, language_id, length, last_date, freezes, frozen in rows:
         today = local_today(tz_name, now)
-        streak = daily_streak_current(length=length, last_date=last_date, today=today)
-        if streak <= 0 or practiced_today(length=length, last_date=last_date, today=today):
+        streak = DailyStreak(length, last_date, 0, None, freezes, tuple(dt.date.fromisoformat(d) for d in frozen or ()))
+        user_rest = rest.get(user_id, frozenset())
+        shown = daily_streak_on(streak, today=today, rest=user_rest)
+        if shown.daily_streak <= 0 or shown.counts_today or today in user_rest:
             continue
         yield StreakAtRisk(
             user_id=user_id,
             username=username,
             external_id=external_id,
             language_id=language_id,
-            daily_streak=streak,
+            daily_streak=shown.daily_streak,
             local_date=today,
             local_deadline=start_of_local_day(today + ONE_DAY, tz_name).astimezone(zone(tz_name)),
+            freezes_held=shown.freezes_held,
         )

@@ -14,3 +14,15 @@ class LanguageStreakSerializer(serializers.Serializer):
         allow_null=True, help_text="Local date (YYYY-MM-DD) of the last day of the longest run; null before any."
     )
     practiced_today = serializers.BooleanField(help_text="Today (the user's local day) is already a counted day.")
+    freezes_held = serializers.IntegerField(
+        min_value=0, help_text="Streak freezes held now, after the days already missed (at most 2)."
+    )
+    frozen_days = serializers.ListField(
+        child=serializers.DateField(),
+        help_text="Local dates (YYYY-MM-DD) bridged by a freeze in the current run, oldest first.",
+    )
+    seconds_today = serializers.IntegerField(min_value=0, help_text="Practice seconds today in this language.")
+    seconds_to_count = serializers.IntegerField(
+        min_value=0, help_text="Seconds still needed for today to count; 0 once it counts, and on a rest day."
+    )
+    at_risk = serializers.BooleanField(help_text="The streak is above 0 and today, not a rest day, does not count yet.")

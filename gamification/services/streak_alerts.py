@@ -9,6 +9,10 @@ Two scanners at once (a second worker, a beat started twice, a restart mid-scan)
 rows; the constraint lets each row in once, and only the scanner whose insert created it emits
 the event.
 
+Streak protection: a streak kept alive by freezes over days already missed is still at risk
+(and warned); no warning on the user's rest day; the payload says whether missing today would
+spend a freeze (``freeze_would_be_spent``, with ``freezes_held``) or break the streak.
+
 Nothing is scanned while no active endpoint subscribes to ``streak.at_risk``. A user who makes
 today count after the event, or whose streak is at risk again only after a late event, gets no
 second event that day; an endpoint that subscribes at 21:00 still gets that evening's events.
@@ -49,6 +53,9 @@ def _event(item: StreakAtRisk) -> OutboundEvent:
             "language": item.language_id,
             "daily_streak": item.daily_streak,
             "local_deadline": item.local_deadline.isoformat(),
+            # Whether missing today would spend a freeze (the streak survives) or break it.
+            "freeze_would_be_spent": item.freeze_would_be_spent,
+            "freezes_held": item.freezes_held,
         },
     )
 

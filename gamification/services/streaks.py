@@ -13,6 +13,7 @@ friendship is retried by the outermost transaction (``atomic_with_retry``).
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import TypeVar
 
 from django.conf import settings
@@ -30,7 +31,7 @@ from gamification.models import (
     UserBadge,
 )
 from gamification.rules import STREAK_DAYS
-from gamification.selectors.streaks import daily_streak_current
+from gamification.selectors.streaks import freeze_rule, rest_dates, rest_dates_of_users, stored_streak
 from gamification.services.db import atomic_join_or_retry, atomic_with_retry
 from gamification.services.metrics import metric_set
 from gamification.streak_runs import (
@@ -38,6 +39,7 @@ from gamification.streak_runs import (
     FriendStreakState,
     daily_streak_extend,
     daily_streak_from_days,
+    daily_streak_on,
     friend_day_numbers,
     friend_streak_compute,
 )
@@ -109,6 +111,17 @@ def _practice_day_add(*, user_id: int, language_id: str, day: dt.date, seconds: 
     return practice_day.values_list("seconds", flat=True).get()
 
 
+def _streak_fields(streak: DailyStreak) -> dict:
+    return {
+        "length": streak.length,
+        "last_date": streak.last_date,
+        "max_length": streak.max_length,
+        "max_date": streak.max_date,
+        "freezes_held": streak.freezes,
+        "frozen_days": [day.isoformat() for day in streak.frozen],
+    }
+
+
 def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBadge, ...]:
     streaks = {row.language_id: row for row in LanguageStreak.objects.select_for_update().filter(user_id=user.pk)}
     if language_id not in streaks:  # practice days older than the streak rows
@@ -117,38 +130,51 @@ def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBad
         )
         streaks[language_id] = LanguageStreak.objects.select_for_update().get(user_id=user.pk, language_id=language_id)
     row = streaks[language_id]
-    stored = DailyStreak(row.length, row.last_date, row.max_length, row.max_date)
-    if stored.last_date is None or day > stored.last_date:
-        updated = daily_streak_extend(stored, day)
+    stored = stored_streak(row)
+    late = stored.last_date is not None and day <= stored.last_date
+    # Rest days from the oldest last counted day of any language on (what extending this one and
+    # the STREAK_DAYS gauge look at); every one for a late event, which replays the language.
+    oldest = min((other.last_date for other in streaks.values() if other.last_date), default=day)
+    rest = rest_dates(user_id=user.pk, since=None if late else min(oldest, day))
+    if day in rest:  # a rest day adds nothing to any streak, and friend streaks stand still
+        return ()
+    if not late:
+        updated = daily_streak_extend(stored, day, rest=rest, freezes=freeze_rule())
     else:
-        # A late event completed an earlier day: it may join two runs, or make a past run the
-        # longest. Recompute from the language's counted days.
+        # A late event completed an earlier day: it may join two runs, give back a freeze, or
+        # make a past run the longest. Replay the language's counted days.
         updated = daily_streak_from_days(
             PracticeDay.objects.filter(
                 user_id=user.pk, language_id=language_id, seconds__gte=_min_seconds()
-            ).values_list("date", flat=True)
+            ).values_list("date", flat=True),
+            rest=rest,
+            freezes=freeze_rule(),
         )
     if updated != stored:
-        LanguageStreak.objects.filter(pk=row.pk).update(
-            length=updated.length,
-            last_date=updated.last_date,
-            max_length=updated.max_length,
-            max_date=updated.max_date,
-        )
-        row.length, row.last_date = updated.length, updated.last_date
-    new_badges = _streak_days_set(user=user, streaks=streaks.values())
-    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=day - dt.timedelta(days=FRIEND_WINDOW_DAYS))
+        fields = _streak_fields(updated)
+        LanguageStreak.objects.filter(pk=row.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(row, name, value)
+    new_badges = _streak_days_set(user=user, streaks=streaks.values(), rest=rest)
+    # A freeze spent or given back changes a date before this one, possibly inside a stored
+    # friend run, which the windowed refresh trusts as a whole: recompute from the whole history
+    # then (rare: a freeze is earned once in 7 counted days).
+    since = None if updated.frozen != stored.frozen else day - dt.timedelta(days=FRIEND_WINDOW_DAYS)
+    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=since)
     return new_badges
 
 
-def _streak_days_set(*, user: User, streaks: Iterable[LanguageStreak]) -> tuple[UserBadge, ...]:
+def _streak_days_set(
+    *, user: User, streaks: Iterable[LanguageStreak], rest: AbstractSet[dt.date]
+) -> tuple[UserBadge, ...]:
     """STREAK_DAYS := the user's best current daily streak over languages, "current" as of the
-    user's latest counted day (a gauge: it may fall, badges stay).
+    user's latest counted day (a gauge: it may fall, badges stay), freezes and rest days
+    applied as on that day.
 
     Measured against the latest counted day rather than the clock, the value depends on the
-    practice days alone, so that a rebuild at any later time gives what live recording gave. It
-    changes when a day becomes counted; a streak that lapses shows 0 in the API at once, and in
-    the gauge at the next counted day.
+    practice days and rest days alone, so that a rebuild at any later time gives what live
+    recording gave. It changes when a day becomes counted; a streak that lapses shows 0 in the
+    API at once, and in the gauge at the next counted day.
     """
     activity_type = ActivityType.objects.filter(code=STREAK_DAYS).first()
     if activity_type is None:
@@ -156,7 +182,7 @@ def _streak_days_set(*, user: User, streaks: Iterable[LanguageStreak]) -> tuple[
     rows = [row for row in streaks if row.length and row.last_date is not None]
     latest = max((row.last_date for row in rows), default=None)
     best = max(
-        (daily_streak_current(length=row.length, last_date=row.last_date, today=latest) for row in rows),
+        (daily_streak_on(stored_streak(row), today=latest, rest=rest).daily_streak for row in rows),
         default=0,
     )
     return metric_set(user=user.pk, activity_type=activity_type, value=best).new_badges
@@ -184,11 +210,30 @@ def _counted_days(*, user_ids: Iterable[int], since: dt.date | None) -> tuple[di
     return days, zones
 
 
+def _neutral_days(*, user_ids: Iterable[int], since: dt.date | None) -> dict[int, set[dt.date]]:
+    """Each user's dates that are neutral for their friend streaks, on or after ``since`` (all
+    when None): rest days and dates a freeze of any language bridged. Two queries."""
+    ids = list(user_ids)
+    neutral = rest_dates_of_users(user_ids=ids, since=since)
+    frozen = (
+        LanguageStreak.objects.filter(user_id__in=ids).exclude(frozen_days=[]).values_list("user_id", "frozen_days")
+    )
+    for user_id, days in frozen:
+        dates = {dt.date.fromisoformat(day) for day in days or ()}
+        neutral[user_id].update(day for day in dates if since is None or day >= since)
+    return neutral
+
+
 FriendshipRow = tuple[int, int, int, dt.datetime, int, int | None, int | None, int | None, int | None]
 
 
 def _friendship_state(
-    row: FriendshipRow, *, days: dict[int, set[dt.date]], zones: dict[int, str], since: dt.date | None
+    row: FriendshipRow,
+    *,
+    days: dict[int, set[dt.date]],
+    neutral: dict[int, set[dt.date]],
+    zones: dict[int, str],
+    since: dt.date | None,
 ) -> FriendStreakState | None:
     """One friendship's new friend streak from both friends' counted dates on or after ``since``
     (the whole history when None) and its stored state; None when older history is needed.
@@ -207,6 +252,8 @@ def _friendship_state(
         low_days=friend_day_numbers(days.get(low, ()), start=starts[low], floor=floor),
         high_days=friend_day_numbers(days.get(high, ()), start=starts[high], floor=floor),
         floor=floor,
+        neutral=friend_day_numbers(neutral.get(low, ()), start=starts[low], floor=floor)
+        | friend_day_numbers(neutral.get(high, ()), start=starts[high], floor=floor),
     )
 
 
@@ -235,13 +282,14 @@ def _friendships_refresh(*, user_id: int, user_tz: str, since: dt.date | None) -
         return
     partner_ids = [high if low == user_id else low for _, low, high, *_ in rows]
     days, zones = _counted_days(user_ids=[user_id, *partner_ids], since=since)
+    neutral = _neutral_days(user_ids=[user_id, *partner_ids], since=since)
     # The user's practice day was dated in this zone: number it in the same one.
     zones[user_id] = user_tz
 
     changes: dict[int, FriendStreakState] = {}
     needs_history: list[FriendshipRow] = []
     for row in rows:
-        state = _friendship_state(row, days=days, zones=zones, since=since)
+        state = _friendship_state(row, days=days, neutral=neutral, zones=zones, since=since)
         if state is None:
             needs_history.append(row)
         elif state != FriendStreakState(*row[4:]):
@@ -252,11 +300,19 @@ def _friendships_refresh(*, user_id: int, user_tz: str, since: dt.date | None) -
         oldest = min(local_date(row[3], zones[friend]) for row in needs_history for friend in row[1:3])
         others = [high if low == user_id else low for _, low, high, *_ in needs_history]
         history, _ = _counted_days(user_ids=[user_id, *others], since=oldest)
+        neutral_history = _neutral_days(user_ids=[user_id, *others], since=oldest)
         for row in needs_history:
-            state = _friendship_state(row, days=history, zones=zones, since=None)
+            state = _friendship_state(row, days=history, neutral=neutral_history, zones=zones, since=None)
             if state is not None and state != FriendStreakState(*row[4:]):
                 changes[row[0]] = state
     _friendships_write(changes)
+
+
+def friend_streaks_refresh(*, user: User, since: dt.date) -> None:
+    """Recompute the friend streaks of the user's active friendships after their neutral days
+    changed from ``since`` on (a rest-day booking made or cancelled). Inside the caller's
+    transaction; the same queries as after a counted day."""
+    _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=since - dt.timedelta(days=FRIEND_WINDOW_DAYS))
 
 
 def _friendships_write(changes: dict[int, FriendStreakState]) -> None:
@@ -322,22 +378,18 @@ def streaks_rebuild(*, user_id: int) -> None:
             counted.setdefault(language_id, [])
             if seconds >= _min_seconds():
                 counted[language_id].append(day)
+        rest = rest_dates(user_id=user_id, since=None)
         LanguageStreak.objects.filter(user_id=user_id).delete()
-        streaks = []
-        for language_id, days in counted.items():
-            streak = daily_streak_from_days(days)
-            streaks.append(
-                LanguageStreak(
-                    user_id=user_id,
-                    language_id=language_id,
-                    length=streak.length,
-                    last_date=streak.last_date,
-                    max_length=streak.max_length,
-                    max_date=streak.max_date,
-                )
+        streaks = [
+            LanguageStreak(
+                user_id=user_id,
+                language_id=language_id,
+                **_streak_fields(daily_streak_from_days(days, rest=rest, freezes=freeze_rule())),
             )
+            for language_id, days in counted.items()
+        ]
         LanguageStreak.objects.bulk_create(streaks)
-        _streak_days_set(user=user, streaks=streaks)
+        _streak_days_set(user=user, streaks=streaks, rest=rest)
         _friendships_refresh(user_id=user_id, user_tz=user.timezone, since=None)
 
     atomic_with_retry(run)

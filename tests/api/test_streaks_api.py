@@ -64,6 +64,11 @@ class TestMyStreaks:
                 "max_streak": 3,
                 "max_streak_date": "2025-05-03",
                 "practiced_today": True,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 120,
+                "seconds_to_count": 0,
+                "at_risk": False,
             },
             {
                 "code": "de",
@@ -72,6 +77,11 @@ class TestMyStreaks:
                 "max_streak": 2,
                 "max_streak_date": "2025-05-02",
                 "practiced_today": False,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 0,
+                "seconds_to_count": 120,
+                "at_risk": True,
             },
             {
                 "code": "es",
@@ -80,6 +90,11 @@ class TestMyStreaks:
                 "max_streak": 1,
                 "max_streak_date": "2025-05-03",
                 "practiced_today": True,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 120,
+                "seconds_to_count": 0,
+                "at_risk": False,
             },
             {
                 "code": "it",
@@ -88,6 +103,11 @@ class TestMyStreaks:
                 "max_streak": 0,
                 "max_streak_date": None,
                 "practiced_today": False,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 30,
+                "seconds_to_count": 90,
+                "at_risk": False,
             },
             {
                 "code": "nl",
@@ -96,6 +116,11 @@ class TestMyStreaks:
                 "max_streak": 1,
                 "max_streak_date": "2025-05-01",
                 "practiced_today": False,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 0,
+                "seconds_to_count": 120,
+                "at_risk": False,
             },
         ]
 
@@ -119,8 +144,8 @@ class TestMyStreaks:
         with CaptureQueriesContext(connection) as seven:
             assert len(get(auth_client, STREAKS, utc(1, 13)).json()) == 7
 
-        # The token, the streak rows with their languages.
-        assert len(one) == len(seven) == 2
+        # The token, the streak rows with their languages and today's seconds, the rest days.
+        assert len(one) == len(seven) == 3
 
     def test_reading_writes_nothing(self, user, auth_client):
         practise(user, utc(1))
@@ -205,6 +230,11 @@ class TestThroughEventIngestion:
                 "max_streak": 1,
                 "max_streak_date": "2025-05-10",
                 "practiced_today": True,
+                "freezes_held": 0,
+                "frozen_days": [],
+                "seconds_today": 120,
+                "seconds_to_count": 0,
+                "at_risk": False,
             }
         ]
 
@@ -286,3 +316,48 @@ class TestFriendStreakAcrossTheDateLine:
         assert self.friend_streak(la, dt.datetime(2025, 12, 4, 14, 59, 59, tzinfo=dt.UTC)) == 2
         assert self.friend_streak(la, dt.datetime(2025, 12, 4, 15, 0, tzinfo=dt.UTC)) == 0
         assert self.friend_streak(tokyo, dt.datetime(2025, 12, 4, 15, 0, tzinfo=dt.UTC)) == 0
+
+
+@pytest.mark.django_db
+class TestStreakProtectionFields:
+    def test_a_missed_day_after_a_week_shows_the_freeze_spent(self, user, auth_client):
+        for day in range(1, 8):
+            practise(user, utc(day))
+        practise(user, utc(9, 8), seconds=50)
+
+        row = get(auth_client, STREAKS, utc(9, 20)).json()[0]
+
+        assert row["daily_streak"] == 7
+        assert row["freezes_held"] == 0
+        assert row["frozen_days"] == ["2025-05-08"]
+        assert (row["seconds_today"], row["seconds_to_count"], row["at_risk"]) == (50, 70, True)
+
+    def test_rest_day_today_is_not_at_risk(self, user, auth_client):
+        from gamification.models import RestDay
+
+        practise(user, utc(1))
+        RestDay.objects.create(user=user, start=dt.date(2025, 5, 2), end=dt.date(2025, 5, 3))
+
+        row = get(auth_client, STREAKS, utc(3, 20)).json()[0]
+
+        assert (row["daily_streak"], row["at_risk"], row["seconds_to_count"], row["freezes_held"]) == (1, False, 0, 0)
+
+    def test_the_queries_do_not_grow_with_rest_days_or_frozen_days(
+        self, user, auth_client, django_assert_max_num_queries
+    ):
+        from gamification.models import RestDay
+
+        for day in range(1, 15):
+            practise(user, utc(day), language="de")
+            practise(user, utc(day), language="fr")
+        for month in (6, 7, 8):
+            RestDay.objects.create(user=user, start=dt.date(2025, month, 1), end=dt.date(2025, month, 14))
+
+        with django_assert_max_num_queries(3):  # the token, streaks with today's seconds, rest days
+            rows = get(auth_client, STREAKS, utc(17, 9)).json()
+
+        assert [(row["code"], row["daily_streak"], row["freezes_held"]) for row in rows] == [
+            ("de", 14, 0),
+            ("fr", 14, 0),
+        ]
+        assert rows[0]["frozen_days"] == ["2025-05-15", "2025-05-16"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from gamification.models import StreakAtRiskNotice, WebhookDelivery
+from gamification.models import RestDay, StreakAtRiskNotice, WebhookDelivery
 from gamification.services.streak_alerts import streak_notices_purge, streaks_at_risk_scan
 from gamification.services.streaks import practice_record
 from gamification.services.webhooks import webhook_endpoint_put
@@ -64,6 +64,8 @@ class TestAtRisk:
                 "language": "de",
                 "daily_streak": 3,
                 "local_deadline": "2025-06-12T00:00:00+02:00",
+                "freeze_would_be_spent": False,
+                "freezes_held": 0,
             }
         ]
 
@@ -118,6 +120,41 @@ class TestAtRisk:
         scan(at(BERLIN, 11, 19))
         with time_machine.travel(at(BERLIN, 20, 12), tick=False):
             assert streak_notices_purge() == 1
+
+
+@pytest.mark.usefixtures("subscribed")
+class TestAtRiskWithStreakProtection:
+    def test_no_warning_on_a_rest_day(self, learner):
+        RestDay.objects.create(user=learner, start=dt.date(2025, 6, 11), end=dt.date(2025, 6, 11))
+
+        assert scan(at(BERLIN, 11, 20)) == 0
+        assert scan(at(BERLIN, 12, 20)) == 1  # the day after the rest, at risk again
+        assert events()[0]["daily_streak"] == 3
+
+    def test_the_payload_says_a_freeze_would_be_spent(self):
+        user = UserFactory(timezone=BERLIN)
+        for day in range(1, 8):  # 1..7 June: the 7th counted day earns a freeze
+            practise(user, at(BERLIN, day, 9))
+
+        assert scan(at(BERLIN, 8, 20)) == 1
+        assert events()[0]["freeze_would_be_spent"] is True
+        assert events()[0]["freezes_held"] == 1
+
+    def test_a_streak_alive_through_a_freeze_is_still_warned_and_would_break(self):
+        user = UserFactory(timezone=BERLIN)
+        for day in range(1, 8):
+            practise(user, at(BERLIN, day, 9))
+
+        # 8 June missed and frozen; on 9 June the streak is 7 with no freeze left.
+        assert scan(at(BERLIN, 9, 20)) == 1
+        assert events()[0]["daily_streak"] == 7
+        assert events()[0]["freeze_would_be_spent"] is False
+
+    def test_a_streak_alive_over_rest_days_is_warned_after_them(self, learner):
+        RestDay.objects.create(user=learner, start=dt.date(2025, 6, 11), end=dt.date(2025, 6, 15))
+
+        assert scan(at(BERLIN, 16, 20)) == 1  # last counted 10 June, six days ago
+        assert events()[0]["daily_streak"] == 3
 
 
 def test_nothing_is_scanned_or_written_without_a_subscriber(learner, django_assert_max_num_queries):

@@ -12,7 +12,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gamification.models import Friendship, LanguageStreak, PracticeDay, UserBadge, UserMetric
+from gamification.models import Friendship, LanguageStreak, PracticeDay, RestDay, UserBadge, UserMetric
 from gamification.selectors.streaks import friend_streaks, languages_for_users, streaks_of_user
 from gamification.services.streaks import practice_record, streaks_rebuild
 from gamification.streak_runs import (
@@ -456,10 +456,11 @@ class TestFriendStreak:
         make_friends(alice, bob, since=at("UTC", 2025, 4, 30))
         for day in range(1, 15):
             practise(bob, at("UTC", 2025, 5, day))
-            practise(alice, at("UTC", 2025, 5, day), seconds=60 if day == 11 else 120)
-        assert friend_streak(alice, bob, at("UTC", 2025, 5, 14, 20)) == 3
+            # Alice misses 5 May before a freeze is earned (the 7th day): her run breaks.
+            practise(alice, at("UTC", 2025, 5, day), seconds=60 if day == 5 else 120)
+        assert friend_streak(alice, bob, at("UTC", 2025, 5, 14, 20)) == 9
 
-        practise_late(alice, at("UTC", 2025, 5, 11, 18), now=at("UTC", 2025, 5, 14, 21), seconds=60)
+        practise_late(alice, at("UTC", 2025, 5, 5, 18), now=at("UTC", 2025, 5, 14, 21), seconds=60)
 
         assert friend_streak(alice, bob, at("UTC", 2025, 5, 14, 22)) == 14
 
@@ -548,7 +549,7 @@ def derived_state(users) -> dict:
         ),
         "streaks": sorted(
             LanguageStreak.objects.filter(user_id__in=ids).values_list(
-                "user_id", "language_id", "length", "last_date", "max_length", "max_date"
+                "user_id", "language_id", "length", "last_date", "max_length", "max_date", "freezes_held", "frozen_days"
             )
         ),
         "friends": sorted(Friendship.objects.values_list("pk", *FRIEND_STREAK_FIELDS)),
@@ -569,6 +570,11 @@ def test_replaying_the_whole_log_rebuilds_the_same_streaks():
         for b in users[i + 1 :]:
             make_friends(a, b, since=at("UTC", 2025, 2, 1))
     start = at("UTC", 2025, 3, 1)
+    for user in users:  # rest days booked in advance: neutral for daily and friend streaks
+        for _ in range(3):
+            first = start.date() + dt.timedelta(days=rng.randrange(0, 58))
+            if not RestDay.objects.filter(user=user, start__lte=first + dt.timedelta(days=2), end__gte=first).exists():
+                RestDay.objects.create(user=user, start=first, end=first + dt.timedelta(days=rng.randrange(0, 3)))
     moments = sorted(
         ((start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 60)), rng.choice(users)) for _ in range(700)),
         key=lambda item: item[0],
@@ -634,10 +640,10 @@ class TestQueryCounts:
     def test_a_day_becoming_counted_costs_the_same_with_1_200_and_1000_friends(self):
         counts = [_queries_of_a_counted_day(n) for n in (1, 200, 1000)]
 
-        # Practice day (2); lock the streak rows, update one (2); STREAK_DAYS, joining the
-        # transaction: catalogue, lock (the row exists), update, levels (4); friendships: lock,
-        # counted days of both sides, one UPDATE (3).
-        assert counts == [11, 11, 11]
+        # Practice day (2); lock the streak rows, rest days, update one (3); STREAK_DAYS, joining
+        # the transaction: catalogue, lock (the row exists), update, levels (4); friendships:
+        # lock, counted days of both sides, their rest days and frozen days, one UPDATE (5).
+        assert counts == [14, 14, 14]
 
     def test_friend_streaks_read_no_query_and_languages_one_whatever_the_number_of_friends(
         self, user, django_assert_num_queries
