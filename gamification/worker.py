@@ -8,7 +8,7 @@ unique constraint, so a second worker or a second beat changes nothing.
 
 A job is a function without arguments returning a number of items handled; one that handled a
 full batch (``PeriodicJob.drains``) runs again at once instead of waiting for its interval, so a
-backlog drains at full speed. Later work (queued ingestion) adds its job here.
+backlog drains at full speed.
 """
 
 import logging
@@ -53,6 +53,15 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         "gamification.services.webhook_delivery:webhook_deliveries_deliver_due",
         lambda: settings.WORKER_POLL_SECONDS,
         _delivery_batch,
+        lambda: settings.WORKER_SWEEP_SECONDS,
+    ),
+    # Queued ingestion: waiting batches (without a broker, the only consumer; under beat, the
+    # sweep for whatever a signal missed, e.g. while the broker was down).
+    PeriodicJob(
+        "events.apply_queued",
+        "gamification.services.event_queue:queued_events_apply_due",
+        lambda: settings.QUEUED_EVENTS_POLL_SECONDS,
+        lambda: settings.QUEUED_EVENTS_APPLY_BATCHES,
         lambda: settings.WORKER_SWEEP_SECONDS,
     ),
     PeriodicJob("streaks.at_risk_scan", "gamification.services.streak_alerts:streaks_at_risk_scan", lambda: 60.0),

@@ -450,6 +450,10 @@ WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
 WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "4"))
 # Under Celery beat, how often due deliveries (retries) are swept.
 WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "5"))
+# Queued ingestion (POST /api/events/ with Prefer: respond-async): batches applied per
+# transaction, and how often run_worker looks for waiting ones (Celery is signalled at once).
+QUEUED_EVENTS_APPLY_BATCHES = int(os.environ.get("QUEUED_EVENTS_APPLY_BATCHES", "50"))
+QUEUED_EVENTS_POLL_SECONDS = float(os.environ.get("QUEUED_EVENTS_POLL_SECONDS", "0.5"))
 
 # Celery (when CELERY_BROKER_URL is set): deliveries are handed to it right after the commit;
 # the periodic jobs (gamification.worker.PERIODIC_JOBS) run from its beat.
@@ -465,6 +469,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": max(REDIS_TIMEOUT, 1.0),
     "max_retries": 0,
+    # Redis: a task taken by a worker that died unacknowledged is handed out again after this
+    # many seconds (RabbitMQ does it as soon as the connection drops).
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
 }
 # The schedule's jobs are idempotent and interval-based: nothing to persist between starts.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"

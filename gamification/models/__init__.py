@@ -3,6 +3,7 @@ from gamification.models.badges import ActivityType, AwardMechanism, Badge, Badg
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
+from gamification.models.queue import QueuedEventBatch, TaskKind, TaskRun, TaskStatus
 from gamification.models.streaks import LanguageStreak, PracticeDay
 from gamification.models.tokens import ClientToken
 from gamification.models.users import User
@@ -36,7 +37,11 @@ __all__ = [
     "LanguageStreak",
     "PracticeDay",
     "PracticeKind",
+    "QueuedEventBatch",
     "StreakAtRiskNotice",
+    "TaskKind",
+    "TaskRun",
+    "TaskStatus",
     "User",
     "UserBadge",
     "UserMetric",
