@@ -21,7 +21,7 @@ from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.servers import app_environment
 from tests.test_tasks import BROKERS, reachable, reset_broker_connections, wait_for
-from tests.test_tasks import broker as broker  # noqa: F401, PLC0414 (the fixture, shared)
+from tests.test_tasks import broker as broker  # the fixture, shared
 from zeeguu_site.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
