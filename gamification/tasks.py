@@ -52,3 +52,11 @@ def events_apply_queued() -> int:
         if time.monotonic() - started > DRAIN_SECONDS:
             events_apply_queued.apply_async(expires=600)
             return handled
+
+
+@app.task(name="gamification.task_run_execute", acks_late=True, ignore_result=True)
+def task_run_execute(task_run_id: int) -> bool:
+    """A task run staff started in the admin; redelivered while it runs elsewhere, it does nothing."""
+    from gamification.services.task_runs import task_run_execute as execute
+
+    return execute(task_run_id=task_run_id)

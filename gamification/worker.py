@@ -64,6 +64,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         lambda: settings.QUEUED_EVENTS_APPLY_BATCHES,
         lambda: settings.WORKER_SWEEP_SECONDS,
     ),
+    # award_badges / rebuild_metrics started in the admin (run_worker: in a thread of their own).
+    PeriodicJob("tasks.run_queued", "gamification.services.task_runs:task_runs_run_due", lambda: 2.0),
     PeriodicJob("streaks.at_risk_scan", "gamification.services.streak_alerts:streaks_at_risk_scan", lambda: 60.0),
     PeriodicJob("webhooks.purge", "gamification.services.webhook_delivery:webhook_deliveries_purge", lambda: 3600.0),
     PeriodicJob("streaks.notices_purge", "gamification.services.streak_alerts:streak_notices_purge", lambda: 3600.0),

@@ -454,6 +454,9 @@ WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "5"))
 # transaction, and how often run_worker looks for waiting ones (Celery is signalled at once).
 QUEUED_EVENTS_APPLY_BATCHES = int(os.environ.get("QUEUED_EVENTS_APPLY_BATCHES", "50"))
 QUEUED_EVENTS_POLL_SECONDS = float(os.environ.get("QUEUED_EVENTS_POLL_SECONDS", "0.5"))
+# Background tasks started in the admin (award_badges, rebuild_metrics): a running one whose
+# progress heartbeat is older than this is taken to have lost its worker and is started again.
+TASK_RUN_STALE_SECONDS = int(os.environ.get("TASK_RUN_STALE_SECONDS", "600"))
 
 # Celery (when CELERY_BROKER_URL is set): deliveries are handed to it right after the commit;
 # the periodic jobs (gamification.worker.PERIODIC_JOBS) run from its beat.

@@ -1,3 +1,3 @@
 """The admin console (SPEC §7), one module per area."""
 
-from gamification.admin import activity, badges, classrooms, friends, tokens, users, webhooks  # noqa: F401
+from gamification.admin import activity, badges, classrooms, friends, tasks, tokens, users, webhooks  # noqa: F401

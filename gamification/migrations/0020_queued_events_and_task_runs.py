@@ -3,7 +3,22 @@
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+
+def badge_editors_see_task_runs(apps, schema_editor):
+    """Badge editors start "award badges" from the activity types: let them follow its progress."""
+    app_config = apps.get_app_config("gamification")
+    app_config.models_module = True
+    try:
+        create_permissions(app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
+    finally:
+        app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.filter(name="Badge editors").first()
+    if group is not None:
+        Permission = apps.get_model("auth", "Permission")
+        group.permissions.add(*Permission.objects.filter(content_type__app_label="gamification", codename="view_taskrun"))
 
 
 class Migration(migrations.Migration):
@@ -56,4 +71,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['status', 'heartbeat_at'], name='taskrun_status_heartbeat')],
             },
         ),
+        migrations.RunPython(badge_editors_see_task_runs, migrations.RunPython.noop),
     ]
