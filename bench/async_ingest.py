@@ -298,6 +298,10 @@ def main() -> int:
         tokens = register_learners(apps[0].base_url, args.learners, prefix="async-bench")
         load = Load([app.base_url for app in apps], tokens, args.senders)
         time.sleep(3)  # the Celery workers connect
+        # Warm-up, not reported: every gunicorn worker has imported and connected.
+        load.run(phase="w", rate=200, seconds=3, asynchronous=True)
+        load.run(phase="v", rate=200, seconds=2, asynchronous=False)
+        wait_drained(server)
 
         # 1. Ramp, queued
         for rate in args.rate_list:
