@@ -28,6 +28,23 @@ def check_rate_limits_shared(app_configs, **kwargs) -> list[checks.CheckMessage]
     return [checks.Warning(PER_PROCESS_LIMITS, hint="REDIS_URL=redis://host:6379/0", id="gamification.W001")]
 
 
+@checks.register(checks.Tags.database, deploy=True)
+def check_replica_pins_shared(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Read-your-writes after a write needs the pin to the primary in a cache all processes see."""
+    if not getattr(settings, "DATABASE_REPLICA_ALIAS", None):
+        return []
+    if settings.CACHES["default"]["BACKEND"] not in PER_PROCESS_CACHES:
+        return []
+    return [
+        checks.Warning(
+            "DATABASE_REPLICA_URL is set but the cache is per process: a client that just wrote may read from the "
+            "replica through another process and miss its own write.",
+            hint="Set REDIS_URL.",
+            id="gamification.W010",
+        )
+    ]
+
+
 def warn_at_startup() -> None:
     """Called once per process by the WSGI entry point (gunicorn and friends start several)."""
     if rate_limits_per_process() and not settings.DEBUG:

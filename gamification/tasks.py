@@ -5,7 +5,13 @@ deliveries are claimed with leases and the outcome recorded only by the claim's 
 the periodic jobs are the idempotent ones of ``gamification.worker.PERIODIC_JOBS``.
 """
 
+import time
+
 from zeeguu_site.celery import app
+
+# A signalled worker drains for at most this long, then hands the rest to a fresh task (so
+# that a long backlog does not pin one worker process and other tasks get their turn).
+DRAIN_SECONDS = 10.0
 
 
 @app.task(name="gamification.webhooks_deliver", acks_late=True, ignore_result=True)
@@ -25,3 +31,32 @@ def periodic_job(name: str) -> int:
     if full:  # a backlog: go on at once rather than at the next beat
         periodic_job.apply_async(args=[name], expires=300)
     return handled
+
+
+@app.task(name="gamification.events_apply_queued", acks_late=True, ignore_result=True)
+def events_apply_queued() -> int:
+    """Queued events wait (published after each 202's commit): apply chunks until none is full.
+    Redelivered after a crash, it applies whatever is still waiting; a chunk is applied and
+    removed in one transaction, so nothing is applied twice."""
+    from django.conf import settings
+
+    from gamification.services.event_queue import queued_events_apply
+
+    started = time.monotonic()
+    handled = 0
+    while True:
+        taken = queued_events_apply()
+        handled += taken
+        if taken < settings.QUEUED_EVENTS_APPLY_BATCHES:
+            return handled
+        if time.monotonic() - started > DRAIN_SECONDS:
+            events_apply_queued.apply_async(expires=600)
+            return handled
+
+
+@app.task(name="gamification.task_run_execute", acks_late=True, ignore_result=True)
+def task_run_execute(task_run_id: int) -> bool:
+    """A task run staff started in the admin; redelivered while it runs elsewhere, it does nothing."""
+    from gamification.services.task_runs import task_run_execute as execute
+
+    return execute(task_run_id=task_run_id)

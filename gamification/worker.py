@@ -8,7 +8,7 @@ unique constraint, so a second worker or a second beat changes nothing.
 
 A job is a function without arguments returning a number of items handled; one that handled a
 full batch (``PeriodicJob.drains``) runs again at once instead of waiting for its interval, so a
-backlog drains at full speed. Later work (queued ingestion) adds its job here.
+backlog drains at full speed.
 """
 
 import logging
@@ -55,6 +55,17 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
         _delivery_batch,
         lambda: settings.WORKER_SWEEP_SECONDS,
     ),
+    # Queued ingestion: waiting batches (without a broker, the only consumer; under beat, the
+    # sweep for whatever a signal missed, e.g. while the broker was down).
+    PeriodicJob(
+        "events.apply_queued",
+        "gamification.services.event_queue:queued_events_apply_due",
+        lambda: settings.QUEUED_EVENTS_POLL_SECONDS,
+        lambda: settings.QUEUED_EVENTS_APPLY_BATCHES,
+        lambda: settings.WORKER_SWEEP_SECONDS,
+    ),
+    # award_badges / rebuild_metrics started in the admin (run_worker: in a thread of their own).
+    PeriodicJob("tasks.run_queued", "gamification.services.task_runs:task_runs_run_due", lambda: 2.0),
     PeriodicJob("streaks.at_risk_scan", "gamification.services.streak_alerts:streaks_at_risk_scan", lambda: 60.0),
     PeriodicJob("webhooks.purge", "gamification.services.webhook_delivery:webhook_deliveries_purge", lambda: 3600.0),
     PeriodicJob("streaks.notices_purge", "gamification.services.streak_alerts:streak_notices_purge", lambda: 3600.0),

@@ -13,3 +13,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A second way into the test database, as a read replica would be (gamification/replicas.py).
+# Unused unless a test sets DATABASE_REPLICA_ALIAS = "replica" (the router tests).
+DATABASES = {**DATABASES, "replica": {**DATABASES["default"], "TEST": {"MIRROR": "default"}}}  # noqa: F405
+DATABASE_REPLICA_ALIAS = None

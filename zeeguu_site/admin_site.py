@@ -45,6 +45,13 @@ SECTIONS: list[tuple[str, list[tuple[str, str | None]]]] = [
         ],
     ),
     (
+        "Background work",
+        [
+            ("TaskRun", "Background tasks (award badges, rebuild metrics)"),
+            ("QueuedEventBatch", "Queued event batches"),
+        ],
+    ),
+    (
         "Diagnostics (read-only)",
         [
             ("FirstOccurrence", None),

@@ -5,6 +5,7 @@ Everything that differs between a laptop, CI and production comes from the envir
 - ``DEBUG``: ``1``/``true``/``on`` turns debug mode on (off by default).
 - ``SECRET_KEY``: required unless ``DEBUG`` is on.
 - ``DATABASE_URL``: e.g. ``mysql://root@127.0.0.1:3306/zeeguu``; SQLite (``db.sqlite3``) when unset.
+- ``DATABASE_REPLICA_URL``: optional read replica for the read-only API (``gamification/replicas.py``).
 - ``REDIS_URL``: e.g. ``redis://127.0.0.1:6379/0``; shared cache (and so shared throttles) when set.
 - ``ALLOWED_HOSTS``: comma-separated; defaults to local names only.
 - ``THROTTLING``: ``off`` disables rate limits (test rigs, load tests).
@@ -100,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "waffle.middleware.WaffleMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Read replicas (only with DATABASE_REPLICA_URL): which requests may read from the replica.
+    "gamification.replicas.ReplicaReadsMiddleware",
     # Faults (SPEC §14): a lost database is a 503 with Retry-After, not a 500.
     "gamification.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during authentication into its answer.
@@ -147,8 +150,8 @@ SQLITE_OPTIONS = {
 }
 
 
-def database_from_env() -> dict:
-    url = os.environ.get("DATABASE_URL", "").strip()
+def database_from_env(variable: str = "DATABASE_URL") -> dict:
+    url = os.environ.get(variable, "").strip()
     if not url:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
@@ -175,6 +178,14 @@ def database_from_env() -> dict:
 
 
 DATABASES = {"default": database_from_env()}
+# Optional read replica (gamification/replicas.py): read-only API requests read from it, except
+# for clients pinned to the primary for DATABASE_REPLICA_PIN_SECONDS after they wrote.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+DATABASE_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else None
+DATABASE_REPLICA_PIN_SECONDS = float(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "5"))
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**database_from_env("DATABASE_REPLICA_URL"), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["gamification.replicas.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
@@ -214,8 +225,11 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Uploaded badge icons. Several app hosts: MEDIA_ROOT on a volume they all mount (NFS, a
+# shared disk), or MEDIA_STORAGE_BACKEND naming another Django storage class (e.g. an object
+# store's, installed separately) configured through its own settings.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": os.environ.get("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -456,6 +470,13 @@ WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
 WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "4"))
 # Under Celery beat, how often due deliveries (retries) are swept.
 WORKER_SWEEP_SECONDS = float(os.environ.get("WORKER_SWEEP_SECONDS", "5"))
+# Queued ingestion (POST /api/events/ with Prefer: respond-async): batches applied per
+# transaction, and how often run_worker looks for waiting ones (Celery is signalled at once).
+QUEUED_EVENTS_APPLY_BATCHES = int(os.environ.get("QUEUED_EVENTS_APPLY_BATCHES", "50"))
+QUEUED_EVENTS_POLL_SECONDS = float(os.environ.get("QUEUED_EVENTS_POLL_SECONDS", "0.5"))
+# Background tasks started in the admin (award_badges, rebuild_metrics): a running one whose
+# progress heartbeat is older than this is taken to have lost its worker and is started again.
+TASK_RUN_STALE_SECONDS = int(os.environ.get("TASK_RUN_STALE_SECONDS", "600"))
 
 # Celery (when CELERY_BROKER_URL is set): deliveries are handed to it right after the commit;
 # the periodic jobs (gamification.worker.PERIODIC_JOBS) run from its beat.
@@ -471,6 +492,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "socket_timeout": max(REDIS_TIMEOUT, 1.0),
     "max_retries": 0,
+    # Redis: a task taken by a worker that died unacknowledged is handed out again after this
+    # many seconds (RabbitMQ does it as soon as the connection drops).
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
 }
 # The schedule's jobs are idempotent and interval-based: nothing to persist between starts.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"

@@ -1,3 +1,3 @@
 """The admin console (SPEC §7), one module per area."""
 
-from gamification.admin import activity, badges, classrooms, friends, safety, tokens, users, webhooks  # noqa: F401
+from gamification.admin import activity, badges, classrooms, friends, safety, tasks, tokens, users, webhooks  # noqa: F401

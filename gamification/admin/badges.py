@@ -29,11 +29,12 @@ from gamification.admin.forms import (
     BadgeInlineFormSet,
     ReasonForm,
 )
+from gamification.admin.tasks import task_run_started_message
 from gamification.exceptions import NotFoundError
-from gamification.models import ActivityType, AwardMechanism, Badge, BadgeAuditEntry, UserBadge, UserMetric
+from gamification.models import ActivityType, AwardMechanism, Badge, BadgeAuditEntry, TaskKind, UserBadge, UserMetric
 from gamification.rules import RULES
 from gamification.services.badges import badge_levels_make_room, badge_revoke
-from gamification.services.metrics import badges_award_qualified
+from gamification.services.task_runs import task_run_start
 
 REVOKE_PERMISSION = "gamification.delete_userbadge"
 
@@ -179,14 +180,14 @@ class ActivityTypeAdmin(admin.ModelAdmin):
         rule = RULES.get(activity_type.code)
         return rule.fed_by if rule else "No rule feeds this code: its badges can never be earned."
 
-    @admin.action(description="Award badges that existing metrics already qualify for", permissions=["change"])
+    @admin.action(
+        description="Award badges that existing metrics already qualify for (background task)", permissions=["change"]
+    )
     def award_qualified_badges(self, request: HttpRequest, queryset: QuerySet[ActivityType]) -> None:
-        awarded = badges_award_qualified(activity_types=queryset)
-        self.message_user(
-            request,
-            f"Awarded {awarded} badge{'s' if awarded != 1 else ''} that existing metrics already qualified for.",
-            messages.SUCCESS,
+        run = task_run_start(
+            kind=TaskKind.AWARD_BADGES, started_by=request.user, codes=list(queryset.values_list("code", flat=True))
         )
+        self.message_user(request, task_run_started_message(run), messages.SUCCESS)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:

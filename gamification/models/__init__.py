@@ -3,6 +3,7 @@ from gamification.models.badges import ActivityType, AwardMechanism, Badge, Badg
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
+from gamification.models.queue import QueuedEventBatch, TaskKind, TaskRun, TaskStatus
 from gamification.models.safety import Block, PrivacySettings, ProgressVisibility
 from gamification.models.streaks import LanguageStreak, PracticeDay, RestDay
 from gamification.models.tokens import ClientToken
@@ -40,8 +41,12 @@ __all__ = [
     "PracticeKind",
     "PrivacySettings",
     "ProgressVisibility",
+    "QueuedEventBatch",
     "RestDay",
     "StreakAtRiskNotice",
+    "TaskKind",
+    "TaskRun",
+    "TaskStatus",
     "User",
     "UserBadge",
     "UserMetric",

@@ -300,3 +300,7 @@ class EventsResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(help_text="Events stored.")
     duplicates = serializers.IntegerField(help_text="Events whose idempotency key was seen before.")
     new_badges = NewBadgeSerializer(many=True)
+
+
+class EventsQueuedSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Events queued; a worker records them within seconds.")

@@ -10,7 +10,8 @@ from django.utils import timezone
 from PIL import Image
 
 from gamification.admin.charts import level_holders_chart
-from gamification.models import ActivityType, AwardMechanism, Badge, UserBadge, UserMetric
+from gamification.models import ActivityType, AwardMechanism, Badge, TaskRun, UserBadge, UserMetric
+from gamification.services.task_runs import task_runs_run_due
 from tests.factories import UserFactory
 
 CHANGELIST = "/admin/gamification/activitytype/"
@@ -556,6 +557,12 @@ class TestIconUpload:
         assert words.badges.get(level=1).icon == "translated_words_1"
 
 
+def run_queued_tasks() -> None:
+    """What the worker does with tasks started in the admin."""
+    while task_runs_run_due(background=False):
+        pass
+
+
 @pytest.mark.django_db
 class TestAwardQualified:
     def test_lowering_a_threshold_then_the_action_awards_users_who_qualify(self, admin_client, words):
@@ -575,7 +582,9 @@ class TestAwardQualified:
         )
 
         assert response.status_code == 200
-        assert "Awarded 1 badge that existing metrics already qualified for." in error_text(response)
+        assert "as a background task" in error_text(response)
+        run_queued_tasks()
+        assert TaskRun.objects.get().result == "Awarded 1 badge (TRANSLATED_WORDS)."
         assert sorted(UserBadge.objects.filter(user=learner).values_list("badge__level", flat=True)) == [1, 2]
         assert not UserBadge.objects.filter(user=below).exists()
 
@@ -591,7 +600,9 @@ class TestAwardQualified:
             follow=True,
         )
 
-        assert "Awarded 4 badges" in error_text(response)
+        assert "as a background task" in error_text(response)
+        run_queued_tasks()
+        assert TaskRun.objects.get().result.startswith("Awarded 4 badges")
         assert UserBadge.objects.filter(user=learner).count() == 4
 
 
@@ -693,8 +704,12 @@ class TestBadgeEditors:
     def test_group_holds_exactly_the_badge_permissions(self):
         group = Group.objects.get(name="Badge editors")
 
+        # ... and may follow the "award badges" task their action starts.
         assert sorted(group.permissions.values_list("codename", flat=True)) == sorted(
-            f"{action}_{model}" for model in ("activitytype", "badge") for action in ("view", "add", "change", "delete")
+            [
+                *(f"{a}_{model}" for model in ("activitytype", "badge") for a in ("view", "add", "change", "delete")),
+                "view_taskrun",
+            ]
         )
 
     def test_editor_edits_badges(self, editor_client, words):
@@ -826,7 +841,7 @@ class TestWhatEachGroupIsOffered:
 
         assert [
             (app["name"], [model["object_name"] for model in app["models"]]) for app in index.context["app_list"]
-        ] == [("Badges", ["ActivityType"])]
+        ] == [("Badges", ["ActivityType"]), ("Background work", ["TaskRun"])]  # to follow the award task
         actions = [name for name, _ in changelist.context["action_form"].fields["action"].choices]
         assert actions == ["", "award_qualified_badges"]
         assert change.context["has_delete_permission"] is False
@@ -850,7 +865,11 @@ class TestWhatEachGroupIsOffered:
         )
 
         assert response.status_code == 200
-        assert "Awarded 1 badge" in error_text(response)
+        assert "as a background task" in error_text(response)
+        run_queued_tasks()
+        assert TaskRun.objects.get().result.startswith("Awarded 1 badge")
+        # The message links to the task's progress, which a badge editor may follow.
+        assert editor_client.get(f"/admin/gamification/taskrun/{TaskRun.objects.get().pk}/change/").status_code == 200
 
     def test_a_leftover_type_no_rule_feeds_can_be_deleted_while_nobody_has_progress(self, admin_client):
         leftover = ActivityType.objects.create(code="OLD_THING", name="Old", award_mechanism="COUNTER")

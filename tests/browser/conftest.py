@@ -94,7 +94,7 @@ def badge_editors_group(db):
 
     migration = importlib.import_module("gamification.migrations.0004_badge_editors_group")
     group, _ = Group.objects.get_or_create(name=migration.GROUP_NAME)
-    group.permissions.set(
-        Permission.objects.filter(content_type__app_label="gamification", codename__in=migration.CODENAMES)
-    )
+    # 0020 lets the group follow the "award badges" task its action starts.
+    codenames = [*migration.CODENAMES, "view_taskrun"]
+    group.permissions.set(Permission.objects.filter(content_type__app_label="gamification", codename__in=codenames))
     return group

@@ -1,0 +1,241 @@
+"""Queued ingestion (SPEC §15): ``POST /api/events/`` with ``Prefer: respond-async``.
+
+The request validates the whole batch exactly as the synchronous path does, then
+``events_enqueue`` writes it as one ``QueuedEventBatch`` row and the request answers 202. Workers
+apply queued batches through ``events_record``, the synchronous path's own service, so metrics,
+streaks, badges (unseen until the learner looks) and the ``badge.awarded`` webhook come out the
+same.
+
+Durability: the row is committed before the 202 is sent, so the database is the queue of record
+and the broker only carries signals. After the commit a ``gamification.events_apply_queued``
+task is published (Celery, when ``CELERY_BROKER_URL`` is set); with the broker down the publish
+fails fast, is skipped for a few seconds afterwards (the webhooks' breaker rule), and nothing is
+lost: the periodic sweep (``events.apply_queued`` in ``gamification.worker.PERIODIC_JOBS``, run by
+``run_worker`` without a broker and by Celery beat with one) applies whatever is waiting.
+
+Exactly once: ``queued_events_apply`` locks a chunk of the oldest waiting rows (``SELECT … FOR
+UPDATE SKIP LOCKED`` on MariaDB, so concurrent workers take different rows; SQLite's IMMEDIATE
+transactions serialise them), records their events and deletes the rows **in one transaction**.
+A worker killed mid-chunk leaves nothing behind (its transaction rolls back and the rows come
+free); a signal redelivered after the commit finds the rows gone. Idempotency keys, assigned at
+enqueue time to every event that came without one, are the second line: applying the same events
+again (a restored backup, a row re-queued by hand) still changes nothing.
+
+A chunk that fails for another reason than a deadlock (retried whole) is applied again one row
+per transaction; a row that fails alone is kept with its error and tried again later, with a
+doubling delay, so one bad batch never blocks the rest. Staff see waiting rows in the admin.
+"""
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from gamification.models import QueuedEventBatch, User
+from gamification.services.db import atomic_with_retry, is_database_unavailable
+from gamification.services.events import events_record
+
+logger = logging.getLogger("gamification.event_queue")
+
+# The fields a validated event may carry (gamification.serializers.events), stored as JSON.
+_JSON_FIELDS = ("type", "language", "idempotency_key", "word", "correct", "lesson_id", "article_id", "kind")
+_JSON_INT_FIELDS = ("duration_seconds",)
+RETRY_BASE_SECONDS = 10
+RETRY_MAX_SECONDS = 3600
+
+
+def _event_to_json(event: dict[str, Any], *, key: str) -> dict[str, Any]:
+    stored: dict[str, Any] = {name: event[name] for name in (*_JSON_FIELDS, *_JSON_INT_FIELDS) if name in event}
+    stored["idempotency_key"] = event.get("idempotency_key") or key
+    stored["occurred_at"] = event["occurred_at"].isoformat()
+    user = event.get("user")
+    if user is not None:
+        stored["user"] = user.pk
+    return stored
+
+
+def events_enqueue(*, reporter: User, events: list[dict[str, Any]]) -> QueuedEventBatch:
+    """Queue validated events (``events_input_validate``'s output, permission to name other users
+    already checked) for a worker to record; returns the committed row.
+
+    Every event without an idempotency key gets one here (``q:<batch uuid>:<index>``), so that the
+    events of a batch are duplicates of themselves if they are ever applied twice. The row is
+    committed before this returns (or with the caller's transaction); the worker is signalled
+    after the commit.
+    """
+    batch_key = uuid.uuid4().hex
+    rows = [_event_to_json(event, key=f"q:{batch_key}:{index}") for index, event in enumerate(events)]
+    # One INSERT, committed on its own (autocommit: no BEGIN round trip on the 202's path), or
+    # part of the caller's transaction; the signal leaves after the commit either way.
+    batch = QueuedEventBatch.objects.create(reporter=reporter, events=rows, event_count=len(rows))
+    queued_events_signal()
+    return batch
+
+
+# Applying ---------------------------------------------------------------------------------------
+def _event_from_json(stored: dict[str, Any], *, users: dict[int, User]) -> dict[str, Any] | None:
+    event = {name: stored[name] for name in (*_JSON_FIELDS, *_JSON_INT_FIELDS) if name in stored}
+    event["occurred_at"] = parse_datetime(stored["occurred_at"])
+    if "user" in stored:
+        user = users.get(stored["user"])
+        if user is None:  # deleted since: their log is gone too
+            return None
+        event["user"] = user
+    return event
+
+
+def _record_rows(rows: list[QueuedEventBatch]) -> int:
+    """Record the events of ``rows`` (the caller owns the transaction); returns events recorded
+    or found duplicate. One ``events_record`` per reporter, reporters in id order."""
+    user_ids = {row.reporter_id for row in rows}
+    for row in rows:
+        user_ids.update(event["user"] for event in row.events if "user" in event)
+    users = User.objects.in_bulk(sorted(user_ids))
+    by_reporter: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        for stored in row.events:
+            event = _event_from_json(stored, users=users)
+            if event is not None:
+                by_reporter[row.reporter_id].append(event)
+    handled = 0
+    for reporter_id in sorted(by_reporter):
+        reporter = users.get(reporter_id)
+        if reporter is None:
+            continue
+        result = events_record(reporter=reporter, events=by_reporter[reporter_id])
+        handled += result.accepted + result.duplicates
+    return handled
+
+
+def _lock_waiting(*, limit: int, now: dt.datetime) -> list[QueuedEventBatch]:
+    waiting = QueuedEventBatch.objects.filter(available_at__lte=now).order_by("id")
+    if connection.features.has_select_for_update_skip_locked:
+        waiting = waiting.select_for_update(skip_locked=True)
+    return list(waiting[:limit])
+
+
+def queued_events_apply(*, limit: int | None = None) -> int:
+    """Apply up to ``limit`` (``QUEUED_EVENTS_APPLY_BATCHES``) of the oldest waiting batches in
+    one transaction and delete them; returns the number of batches taken (a full ``limit``: run
+    again at once). Safe beside other workers doing the same (they take other rows)."""
+    limit = limit or settings.QUEUED_EVENTS_APPLY_BATCHES
+    now = timezone.now()
+
+    def run() -> list[int]:
+        rows = _lock_waiting(limit=limit, now=now)
+        if rows:
+            _record_rows(rows)
+            QueuedEventBatch.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        return [row.pk for row in rows]
+
+    try:
+        return len(atomic_with_retry(run))
+    except Exception as error:
+        if is_database_unavailable(error):
+            raise  # nothing to learn row by row; the job runs again later
+        logger.exception("applying a chunk of queued events failed; applying its batches one by one")
+    return _apply_one_by_one(limit=limit, now=now)
+
+
+def _apply_one_by_one(*, limit: int, now: dt.datetime) -> int:
+    taken = 0
+    current: list[int] = []  # the batch being tried, for _postpone
+    for _ in range(limit):
+
+        def run() -> bool:
+            current.clear()
+            rows = _lock_waiting(limit=1, now=now)
+            if not rows:
+                return False
+            current.append(rows[0].pk)
+            _record_rows(rows)
+            rows[0].delete()
+            return True
+
+        try:
+            if not atomic_with_retry(run):
+                break
+        except Exception as error:
+            if is_database_unavailable(error) or not current:
+                raise
+            _postpone(pk=current[0], error=error)
+        taken += 1
+    return taken
+
+
+def _postpone(*, pk: int, error: BaseException) -> None:
+    """A batch failed alone: keep it, with its error, for a later attempt (doubling delays)."""
+    with transaction.atomic():
+        row = QueuedEventBatch.objects.select_for_update().filter(pk=pk).first()
+        if row is None:
+            return
+        row.attempts += 1
+        delay = min(RETRY_BASE_SECONDS * 2 ** (row.attempts - 1), RETRY_MAX_SECONDS)
+        row.available_at = timezone.now() + dt.timedelta(seconds=delay)
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        row.save(update_fields=["attempts", "available_at", "last_error"])
+    logger.error("queued event batch %s failed (attempt %d), next try in %d s: %s", pk, row.attempts, delay, error)
+
+
+def queued_events_apply_due() -> int:
+    """The worker's periodic job: one chunk of waiting batches (run again at once while full)."""
+    return queued_events_apply()
+
+
+# Signalling Celery ------------------------------------------------------------------------------
+class _Breaker:
+    """After a failed publish, leave the broker alone for ``PAUSE`` seconds: a broker outage costs
+    one bounded connect per process and pause, not one per request (the sweep applies the rows)."""
+
+    PAUSE = 5.0
+    WARNING_INTERVAL = 60.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.paused_until = 0.0
+        self.warned_at = -self.WARNING_INTERVAL
+
+    def open(self) -> bool:
+        return time.monotonic() >= self.paused_until
+
+    def failed(self, error: BaseException) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.paused_until = now + self.PAUSE
+            if now - self.warned_at < self.WARNING_INTERVAL:
+                return
+            self.warned_at = now
+        logger.warning(
+            "Could not signal queued events to the broker (%s: %s); the periodic sweep will apply them",
+            type(error).__name__,
+            error,
+        )
+
+
+_breaker = _Breaker()
+
+
+def _publish() -> None:
+    if not _breaker.open():
+        return
+    try:
+        from gamification import tasks
+
+        tasks.events_apply_queued.apply_async(retry=False, expires=600)
+    except Exception as error:  # any broker failure: the rows wait for the sweep
+        _breaker.failed(error)
+
+
+def queued_events_signal() -> None:
+    """With a broker, tell a Celery worker once the current transaction commits that batches
+    wait; without one, ``run_worker`` polls for them."""
+    if settings.CELERY_BROKER_URL:
+        transaction.on_commit(_publish)
