@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gamification.models import ActivityEvent, QueuedEventBatch, UserBadge, WebhookDelivery
+from gamification.models import ActivityEvent, QueuedEventBatch, User, UserBadge, WebhookDelivery
 from gamification.services.event_queue import queued_events_apply
 from gamification.services.webhooks import webhook_endpoint_put
 from gamification.worker import PERIODIC_JOBS, Worker
@@ -158,12 +158,23 @@ class TestApplyingOnTheDatabase:
         assert (metric(alice, "TRANSLATED_WORDS"), metric(bob, "TRANSLATED_WORDS")) == (1, 2)
         assert set(ActivityEvent.objects.values_list("reported_by", flat=True)) == {account.pk}
 
+    def test_events_naming_learners_by_external_id_are_applied_for_them(self):
+        account = service_account()
+        alice = UserFactory(username="alice")
+        User.objects.filter(pk=alice.pk).update(external_id="zeeguu-7")
+        body = {"events": [word("a", external_user_id="zeeguu-7"), word("b", external_user_id="zeeguu-7")]}
+        assert post(client_for(account), body, **ASYNC).status_code == 202
+        assert post(client_for(account), {"events": [word("c", external_user_id="nobody")]}, **ASYNC).status_code == 400
+
+        drain()
+
+        assert metric(alice, "TRANSLATED_WORDS") == 2
+        assert QueuedEventBatch.objects.count() == 0
+
     def test_events_of_a_user_deleted_meanwhile_are_dropped(self, user):
         account = service_account()
         UserFactory(username="gone")
         post(client_for(account), {"events": [word("a", user="gone"), word("b", user=user.username)]}, **ASYNC)
-        from gamification.models import User
-
         User.objects.get(username="gone").delete()
         drain()
         assert ActivityEvent.objects.get().user == user
