@@ -106,10 +106,11 @@ def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[d
     values: dict[int, int] = {}
     achieved: dict[int, tuple[datetime, datetime | None]] = {}
     for kind, row_id, value, achieved_at, seen_at in metrics.order_by().union(awards.order_by(), all=True):
+        # MariaDB types the UNION's value column DECIMAL: back to int.
         if kind == 0:
-            values[row_id] = value
+            values[int(row_id)] = int(value)
         else:
-            achieved[row_id] = (achieved_at, seen_at)
+            achieved[int(row_id)] = (achieved_at, seen_at)
     return values, achieved
 
 
