@@ -89,7 +89,9 @@ class UserViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def friends(self, request: Request, username: str) -> Response:
-        return Response(UserSummarySerializer(friends_of(user_id=self._private(username).pk), many=True).data)
+        return Response(
+            UserSummarySerializer(friends_of(user_id=self._private(username).pk, summary_only=True), many=True).data
+        )
 
     @extend_schema(
         summary="A user's achieved badges by activity type, never metric values (themself or a friend only)",
