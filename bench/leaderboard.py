@@ -574,7 +574,7 @@ def measure(args: argparse.Namespace, server: dict, database: str, *, naive_time
     from django.db.models import Max
     from django.utils import timezone
 
-    from gamification.models import ActivityEvent, User
+    from gamification.models import ActivityEvent, ClassroomMembership, User
     from gamification.timeutils import week_monday
 
     connection.close()
@@ -586,7 +586,9 @@ def measure(args: argparse.Namespace, server: dict, database: str, *, naive_time
     # there: the selectors take ``now`` as a parameter).
     today = timezone.now().date()
     now = dt.datetime.combine(week_monday(today) + dt.timedelta(days=6), dt.time(9), tzinfo=dt.UTC)
-    if args.reuse and User.objects.count() == args.users and ActivityEvent.objects.count() == args.events:
+    # Classroom memberships are the fill's last step: without them the fill was interrupted.
+    complete = ClassroomMembership.objects.exists()
+    if args.reuse and complete and User.objects.count() == args.users and ActivityEvent.objects.count() == args.events:
         now = ActivityEvent.objects.aggregate(last=Max("occurred_at"))["last"] + dt.timedelta(seconds=1)
         log(f"{database}: reusing the data of the previous run")
     else:
