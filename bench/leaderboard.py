@@ -78,6 +78,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--database", default=BENCH_DATABASE, help="the bench's own database (dropped and refilled)")
     parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run if it has this size")
+    parser.add_argument(
+        "--scales",
+        help="USERS:EVENTS,USERS:EVENTS,...: run each size in a database of its own (--database_USERS_EVENTS,"
+        " kept for --reuse) and compare the week boards' p95 of each with the first's (target <= 1.5x);"
+        " the naive boards are timed at the first size only",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--without-cover-index",
@@ -85,6 +91,14 @@ def parse_args() -> argparse.Namespace:
         help=f"drop the leaderboards' covering index ({COVER_INDEX}) to measure without it",
     )
     args = parser.parse_args()
+    args.sizes = []
+    if args.scales:
+        try:
+            args.sizes = [tuple(int(n) for n in part.split(":")) for part in args.scales.split(",")]
+        except ValueError:
+            parser.error("--scales takes USERS:EVENTS pairs, e.g. 20000:1000000,200000:10000000")
+        if any(len(size) != 2 or min(size) < 1 for size in args.sizes):
+            parser.error("--scales takes USERS:EVENTS pairs, e.g. 20000:1000000,200000:10000000")
     if args.database.startswith("test_") or args.database in {"zeeguu", "mysql", "information_schema"}:
         parser.error("--database must be a database of its own (it is dropped).")
     if args.friends + args.friends // 10 > args.users - args.subjects:
@@ -165,6 +179,7 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
                 "is_staff": False,
                 "is_active": True,
                 "created_at": created,
+                "updated_at": created,
             }
 
     insert_rows(User, users())
@@ -493,7 +508,10 @@ def board_cases(*, metric: str, subjects: list, students: list, now: dt.datetime
     }
 
 
-def run(args: argparse.Namespace, now: dt.datetime) -> None:
+def run(args: argparse.Namespace, now: dt.datetime, *, naive_timed: bool = True) -> dict[tuple[str, str], float]:
+    """Time every board; return the selector's p95 (ms) per (metric, board). Without
+    ``naive_timed`` the naive boards are only checked against the selector's (per member, on the
+    first subject), not timed: at 10x the scan alone takes minutes."""
     from django.db import connection
 
     from gamification.models import ClassroomMembership, User
@@ -519,68 +537,118 @@ def run(args: argparse.Namespace, now: dt.datetime) -> None:
     )
     print(header)
     print("-" * len(header))
+    p95s = {}
     for metric in metrics:
         cases = board_cases(metric=metric, subjects=subjects, students=students, now=now, limit=limit)
         for name, (fast_calls, member_calls, scan_calls) in cases.items():
             # Same answer every way (on the first subject), or the comparison means nothing.
             fast = as_pairs(fast_calls[0]())
-            for naive_calls in (member_calls, scan_calls):
+            for naive_calls in (member_calls, scan_calls) if naive_timed else (member_calls,):
                 naive = naive_calls[0]()
                 if fast != naive[: len(fast)]:
                     sys.exit(f"MISMATCH on {metric} / {name}:\n{fast[:10]}\n{naive[:10]}")
             timed(fast_calls, min(20, args.repeat))  # warm-up
             fast_samples = timed(fast_calls, args.repeat)
-            member_samples = timed(member_calls, args.naive_repeat)
-            scan_samples = timed(scan_calls, args.naive_repeat)
             p50, p95 = percentile(fast_samples, 0.5), percentile(fast_samples, 0.95)
-            member50, scan50 = percentile(member_samples, 0.5), percentile(scan_samples, 0.5)
-            print(
-                f"{metric:<18} {name:<17} {p50:6.1f} {p95:6.1f} | {member50:14.0f} {member50 / p50:5.0f}x"
-                f" | {scan50:9.0f} {scan50 / p50:5.0f}x",
-                flush=True,
-            )
+            p95s[(metric, name)] = p95
+            if naive_timed:
+                member_samples = timed(member_calls, args.naive_repeat)
+                scan_samples = timed(scan_calls, args.naive_repeat)
+                member50, scan50 = percentile(member_samples, 0.5), percentile(scan_samples, 0.5)
+                naive_columns = f"{member50:14.0f} {member50 / p50:5.0f}x | {scan50:9.0f} {scan50 / p50:5.0f}x"
+            else:
+                naive_columns = f"{'(checked)':>14} {'':>6} | {'':>9} {'':>6}"
+            print(f"{metric:<18} {name:<17} {p50:6.1f} {p95:6.1f} | {naive_columns}", flush=True)
     print(
         f"\nboard sizes: friends {args.friends} + 1 (+ ended friendships not counted), classroom {args.classroom_size};"
         f" covering index {COVER_INDEX}: {'dropped' if args.without_cover_index else 'present'}"
     )
+    return p95s
 
 
-def main() -> None:
-    args = parse_args()
-    server = configure_django(args.database)
-    recreate_database(server, args.database, drop=not args.reuse)
-
-    import django
-
-    django.setup()
+def measure(args: argparse.Namespace, server: dict, database: str, *, naive_timed: bool) -> dict:
+    """Fill ``database`` with ``args.users`` / ``args.events`` (unless --reuse finds that size),
+    then time the boards; return run()'s p95s."""
     from django.core.management import call_command
+    from django.db import connection
     from django.db.models import Max
     from django.utils import timezone
 
-    from gamification.models import ActivityEvent, User
+    from gamification.models import ActivityEvent, ClassroomMembership, User
     from gamification.timeutils import week_monday
 
+    connection.close()
+    connection.settings_dict["NAME"] = database
+    recreate_database(server, database, drop=not args.reuse)
     call_command("migrate", verbosity=0)
     # The boards are timed as of Sunday 09:00 UTC, still Sunday from New York to Tokyo, so that
     # "this week" holds almost a full week of events in every user's timezone (the data ends
     # there: the selectors take ``now`` as a parameter).
     today = timezone.now().date()
     now = dt.datetime.combine(week_monday(today) + dt.timedelta(days=6), dt.time(9), tzinfo=dt.UTC)
-    if args.reuse and User.objects.count() == args.users and ActivityEvent.objects.count() == args.events:
+    # Classroom memberships are the fill's last step: without them the fill was interrupted.
+    complete = ClassroomMembership.objects.exists()
+    if args.reuse and complete and User.objects.count() == args.users and ActivityEvent.objects.count() == args.events:
         now = ActivityEvent.objects.aggregate(last=Max("occurred_at"))["last"] + dt.timedelta(seconds=1)
-        log("reusing the data of the previous run")
+        log(f"{database}: reusing the data of the previous run")
     else:
         if args.reuse:
-            recreate_database(server, args.database, drop=True)
+            recreate_database(server, database, drop=True)
             call_command("migrate", verbosity=0)
         began = time.perf_counter()
+        log(f"{database}: filling {args.users} users, {args.events} events")
         fill(args, now)
         log(f"filled in {time.perf_counter() - began:.0f} s")
     set_cover_index(present=not args.without_cover_index)
     began = time.perf_counter()
     analyze()
     log(f"ANALYZE TABLE in {time.perf_counter() - began:.1f} s")
-    run(args, now)
+    return run(args, now, naive_timed=naive_timed)
+
+
+def compare(sizes: list[tuple[int, int]], results: list[dict]) -> bool:
+    """The boards' p95 at each size against the first size's; the week boards must stay within
+    1.5x."""
+    base = results[0]
+    print()
+    labels = [f"{users}/{events}" for users, events in sizes]
+    header = f"{'metric':<18} {'board':<17} " + " ".join(f"{label:>17}" for label in labels) + "  verdict"
+    print("p95 in ms by size (users/events); ratio to the first size")
+    print(header)
+    print("-" * len(header))
+    met = True
+    for key, first in base.items():
+        cells, ok = [], True
+        for result in results:
+            ratio = result[key] / first
+            cells.append(f"{result[key]:7.1f} ({ratio:4.2f}x)")
+            ok &= ratio <= 1.5
+        week = "week" in key[1]
+        met &= ok or not week
+        verdict = ("ok" if ok else "MISSED") if week else "(not a target)"
+        print(f"{key[0]:<18} {key[1]:<17} " + " ".join(f"{cell:>17}" for cell in cells) + f"  {verdict}")
+    print(f"\nVerdict: {'target MET' if met else 'target MISSED'} (week boards' p95 within 1.5x of the first size)")
+    return met
+
+
+def main() -> None:
+    args = parse_args()
+    sizes = args.sizes or [(args.users, args.events)]
+    databases = [f"{args.database}_{u}_{e}" if args.sizes else args.database for u, e in sizes]
+    server = configure_django(databases[0])
+    recreate_database(server, databases[0], drop=False)
+
+    import django
+
+    django.setup()
+    results = []
+    for n, ((users, events), database) in enumerate(zip(sizes, databases, strict=True)):
+        args.users, args.events = users, events
+        if args.friends + args.friends // 10 > args.users - args.subjects:
+            sys.exit(f"--friends/--subjects too large for {users} users.")
+        results.append(measure(args, server, database, naive_timed=n == 0))
+    if len(results) > 1 and not compare(sizes, results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

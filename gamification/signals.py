@@ -6,6 +6,7 @@ Receivers are one-liners that call a service.
 from django.dispatch import Signal
 
 from gamification.services import badge_icons
+from gamification.services.catalogue import catalogue_changed
 
 # Sent after the transaction that awarded badges commits.
 # Arguments: user_id, user_badges (a tuple of new UserBadge rows).
@@ -26,11 +27,19 @@ def badge_post_delete(sender, instance, **kwargs) -> None:
     badge_icons.badge_icon_delete_of_deleted(badge=instance)
 
 
+def catalogue_row_changed(sender, **kwargs) -> None:
+    catalogue_changed()
+
+
 def connect_receivers() -> None:
     from django.db.models.signals import post_delete, post_save, pre_save
 
-    from gamification.models import Badge
+    from gamification.models import ActivityType, Badge
 
     pre_save.connect(badge_pre_save, sender=Badge, dispatch_uid="badge_icon_pre_save")
     post_save.connect(badge_post_save, sender=Badge, dispatch_uid="badge_icon_post_save")
     post_delete.connect(badge_post_delete, sender=Badge, dispatch_uid="badge_icon_post_delete")
+    # Every process's cached catalogue (gamification.selectors.catalogue) follows the change.
+    for model in (ActivityType, Badge):
+        for signal, name in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(catalogue_row_changed, sender=model, dispatch_uid=f"catalogue_{model.__name__}_{name}")

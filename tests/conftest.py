@@ -42,7 +42,12 @@ def _reference_data(request):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from gamification.selectors.catalogue import catalogue_forget
+
     cache.clear()
+    # The per-process catalogue copy: tests change catalogue rows with queryset updates (no new
+    # version token), so each test starts from the catalogue as its database has it.
+    catalogue_forget()
     yield
 
 

@@ -1,5 +1,13 @@
 from gamification.models.activity import ActivityEvent, EventType, FirstOccurrence, PracticeKind
-from gamification.models.badges import ActivityType, AwardMechanism, Badge, BadgeAuditEntry, UserBadge, UserMetric
+from gamification.models.badges import (
+    ActivityType,
+    AwardMechanism,
+    Badge,
+    BadgeAuditEntry,
+    CatalogueVersion,
+    UserBadge,
+    UserMetric,
+)
 from gamification.models.classrooms import Classroom, ClassroomMembership, ClassroomRole
 from gamification.models.friends import FriendRequest, Friendship
 from gamification.models.languages import Language
@@ -26,6 +34,7 @@ __all__ = [
     "Badge",
     "BadgeAuditEntry",
     "Block",
+    "CatalogueVersion",
     "Classroom",
     "ClassroomMembership",
     "ClassroomRole",

@@ -160,3 +160,21 @@ class BadgeAuditEntry(models.Model):
         preposition = "to" if self.action == self.Action.AWARDED else "from"
         by = self.acted_by or "a deleted account"
         return f"{by} {self.action} {self.badge_label} {preposition} {self.user} on {self.acted_at:%Y-%m-%d}"
+
+
+class CatalogueVersion(models.Model):
+    """One row: a token that changes whenever staff change the catalogue (activity types and
+    badges). Processes cache the catalogue under the token they read and reload it when the token
+    differs (gamification.selectors.catalogue). A fresh random token per change, written in the
+    change's transaction, so that two states of the catalogue never share a token, not even after
+    a rollback."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "catalogue version"
+
+    def __str__(self) -> str:
+        return f"catalogue {self.token}"

@@ -1,30 +1,18 @@
 """Reading badge progress (SPEC §2, §5).
 
 Each read costs a fixed number of queries whatever the number of types, levels or achievements:
-one for the activity types (with the user's metric value as a subquery when it is needed) and
-one for every badge with the user's award joined on the (user, badge) unique pair.
+the catalogue's version token (the catalogue itself is cached per process,
+gamification.selectors.catalogue) and one for the user's metrics and awards.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import (
-    BigIntegerField,
-    Exists,
-    F,
-    FilteredRelation,
-    Min,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, DateTimeField, IntegerField, Min, Value
 
 from gamification.models import ActivityType, Badge, User, UserBadge, UserMetric
+from gamification.selectors.catalogue import catalogue_get
 
 
 @dataclass(frozen=True)
@@ -95,51 +83,83 @@ class ActivityTypeProgress:
         return min((item.threshold for item in self.badges if not item.achieved), default=None)
 
 
-def _badges_with_award_of(user_id: int) -> QuerySet[Badge]:
-    return (
-        Badge.objects.annotate(award=FilteredRelation("user_badges", condition=Q(user_badges__user_id=user_id)))
-        .annotate(achieved_at=F("award__achieved_at"), seen_at=F("award__seen_at"))
-        .order_by("level")
-    )
-
-
 def _by_most_recent_achievement(progress: ActivityTypeProgress) -> tuple:
     """Most recently achieved first, never-achieved types last, then by id."""
     last = progress.last_achieved_at
     return (last is None, -last.timestamp() if last is not None else 0, progress.activity_type.pk)
 
 
-def _progress(activity_type: ActivityType, *, current_value: int | None) -> ActivityTypeProgress:
-    return ActivityTypeProgress(
-        activity_type=activity_type,
-        current_value=current_value,
-        badges=tuple(
-            BadgeProgress(badge=badge, achieved_at=badge.achieved_at, seen_at=badge.seen_at)
-            for badge in activity_type.levels
-        ),
+def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[datetime, datetime | None]]]:
+    """The user's metric values by activity type id and awards by badge id, in one query (a
+    UNION ALL of the two tables; ``kind`` 0 is a metric row, 1 an award)."""
+    none_at = Value(None, output_field=DateTimeField())
+    metrics = UserMetric.objects.filter(user_id=user_id).values_list(
+        Value(0, output_field=IntegerField()), "activity_type_id", "value", none_at, none_at
     )
+    awards = UserBadge.objects.filter(user_id=user_id).values_list(
+        Value(1, output_field=IntegerField()),
+        "badge_id",
+        Value(None, output_field=BigIntegerField()),
+        "achieved_at",
+        "seen_at",
+    )
+    values: dict[int, int] = {}
+    achieved: dict[int, tuple[datetime, datetime | None]] = {}
+    for kind, row_id, value, achieved_at, seen_at in metrics.order_by().union(awards.order_by(), all=True):
+        # MariaDB types the UNION's value column DECIMAL: back to int.
+        if kind == 0:
+            values[int(row_id)] = int(value)
+        else:
+            achieved[int(row_id)] = (achieved_at, seen_at)
+    return values, achieved
+
+
+def _awards(user_id: int) -> dict[int, tuple[datetime, datetime | None]]:
+    rows = UserBadge.objects.filter(user_id=user_id).values_list("badge_id", "achieved_at", "seen_at")
+    return {badge_id: (achieved_at, seen_at) for badge_id, achieved_at, seen_at in rows}
+
+
+def _levels(badges: Iterable[Badge], achieved: dict, *, only_achieved: bool) -> tuple[BadgeProgress, ...]:
+    levels = []
+    for badge in badges:
+        award = achieved.get(badge.pk)
+        if award is None:
+            if not only_achieved:
+                levels.append(BadgeProgress(badge=badge, achieved_at=None, seen_at=None))
+        else:
+            levels.append(BadgeProgress(badge=badge, achieved_at=award[0], seen_at=award[1]))
+    return tuple(levels)
 
 
 def badge_progress_for_user(*, user: User) -> list[ActivityTypeProgress]:
     """Every activity type with the user's metric value and every level, achieved or not
-    (``GET /api/badges/``). Two queries."""
-    metric_value = UserMetric.objects.filter(user_id=user.pk, activity_type=OuterRef("pk")).values("value")[:1]
-    types = ActivityType.objects.annotate(
-        current_value=Coalesce(Subquery(metric_value), Value(0), output_field=BigIntegerField())
-    ).prefetch_related(Prefetch("badges", queryset=_badges_with_award_of(user.pk), to_attr="levels"))
-    progress = [_progress(activity_type, current_value=activity_type.current_value) for activity_type in types]
+    (``GET /api/badges/``). Two queries while this process's copy of the catalogue is current
+    (its version token; the user's metrics and awards), four when the catalogue changed."""
+    catalogue = catalogue_get()
+    values, achieved = _metrics_and_awards(user.pk)
+    progress = [
+        ActivityTypeProgress(
+            activity_type=entry.activity_type,
+            current_value=values.get(entry.activity_type.pk, 0),
+            badges=_levels(entry.badges, achieved, only_achieved=False),
+        )
+        for entry in catalogue.types
+    ]
     return sorted(progress, key=_by_most_recent_achievement)
 
 
 def badges_achieved_by_user(*, user: User) -> list[ActivityTypeProgress]:
     """Only the badges the user achieved, and only the types in which they achieved one
-    (``GET /api/users/<username>/badges/``). Metric values are never read. Two queries."""
-    achieved = _badges_with_award_of(user.pk).filter(award__isnull=False)
-    holds_one = UserBadge.objects.filter(user_id=user.pk, badge__activity_type=OuterRef("pk"))
-    types = ActivityType.objects.filter(Exists(holds_one))
-    types = types.prefetch_related(Prefetch("badges", queryset=achieved, to_attr="levels"))
-    progress = [_progress(activity_type, current_value=None) for activity_type in types]
-    return sorted((item for item in progress if item.badges), key=_by_most_recent_achievement)
+    (``GET /api/users/<username>/badges/``). Metric values are never read. Two queries while the
+    catalogue copy is current (the token; the user's awards)."""
+    catalogue = catalogue_get()
+    achieved = _awards(user.pk)
+    progress = []
+    for entry in catalogue.types:
+        levels = _levels(entry.badges, achieved, only_achieved=True)
+        if levels:
+            progress.append(ActivityTypeProgress(activity_type=entry.activity_type, current_value=None, badges=levels))
+    return sorted(progress, key=_by_most_recent_achievement)
 
 
 def badges_unseen_count(*, user: User) -> int:

@@ -17,13 +17,27 @@ from gamification.selectors.users import binary_collation
 FRIEND_REQUESTS_LIST_MAX = 500
 
 
+# What the friends list reads of both users of a friendship: the public summary, and the
+# timezones the friend streak is computed in.
+FRIEND_LIST_USER_FIELDS = (
+    "username",
+    "name",
+    "avatar_image",
+    "avatar_character_color",
+    "avatar_background_color",
+    "timezone",
+)
+
+
 def active_friendships_with_users(
-    *, user_id: int, limit: int | None = None, hidden_from: int | None = None
+    *, user_id: int, limit: int | None = None, hidden_from: int | None = None, summary_only: bool = False
 ) -> QuerySet[Friendship]:
     """The user's active friendships with both users loaded, ordered by the friend's username
     ignoring case, at most ``limit`` (default ``FRIENDS_MAX``: no user has more friends). With
     ``hidden_from`` (a viewer who is not ``user_id`` and in no block with them), never a
-    friendship whose other side is in a block with that viewer."""
+    friendship whose other side is in a block with that viewer. With ``summary_only`` the users
+    carry only ``FRIEND_LIST_USER_FIELDS`` (and their id): a hundred friendships build two
+    hundred users, and whole rows cost twice the CPU."""
     friend_key = Case(
         When(user_low_id=user_id, then=F("user_high__username_key")),
         default=F("user_low__username_key"),
@@ -35,29 +49,33 @@ def active_friendships_with_users(
         friendships = friendships.exclude(is_blocked_with(user_id=hidden_from, other=OuterRef("user_low_id"))).exclude(
             is_blocked_with(user_id=hidden_from, other=OuterRef("user_high_id"))
         )
-    return (
-        friendships.select_related("user_low", "user_high")
-        .annotate(
-            friend_key=friend_key,
-            low_progress_private=progress_is_private(user=OuterRef("user_low_id")),
-            high_progress_private=progress_is_private(user=OuterRef("user_high_id")),
+    friendships = friendships.select_related("user_low", "user_high")
+    if summary_only:
+        friendships = friendships.only(
+            *(field.attname for field in Friendship._meta.concrete_fields),
+            *(f"{side}__{name}" for side in ("user_low", "user_high") for name in FRIEND_LIST_USER_FIELDS),
         )
-        .order_by("friend_key", "id")[: limit or FRIENDS_MAX]
-    )
+    return friendships.annotate(
+        friend_key=friend_key,
+        low_progress_private=progress_is_private(user=OuterRef("user_low_id")),
+        high_progress_private=progress_is_private(user=OuterRef("user_high_id")),
+    ).order_by("friend_key", "id")[: limit or FRIENDS_MAX]
 
 
 def _other(friendship: Friendship, user_id: int) -> User:
     return friendship.user_high if friendship.user_low_id == user_id else friendship.user_low
 
 
-def friends_of(*, user_id: int, viewer_id: int | None = None) -> list[User]:
+def friends_of(*, user_id: int, viewer_id: int | None = None, summary_only: bool = False) -> list[User]:
     """The user's current friends, by username ignoring case, in one query. Each friend carries
     ``friendship``, ``friends_since`` and ``progress_private`` (they show their friends list,
     badges and streaks to nobody). With ``viewer_id`` (someone else looking at the list),
-    never a friend in a block with the viewer: they do not exist for each other."""
+    never a friend in a block with the viewer: they do not exist for each other. With
+    ``summary_only``, only ``FRIEND_LIST_USER_FIELDS`` are loaded (reading another field would
+    cost a query per friend)."""
     # The user themself is in no block with the viewer (else the list is a 404).
     hidden_from = viewer_id if viewer_id != user_id else None
-    friendships = active_friendships_with_users(user_id=user_id, hidden_from=hidden_from)
+    friendships = active_friendships_with_users(user_id=user_id, hidden_from=hidden_from, summary_only=summary_only)
     friends = []
     for friendship in friendships:
         friend = _other(friendship, user_id)
@@ -75,7 +93,7 @@ def friend_list(*, user: User) -> list[User]:
     ``friend_streak`` and ``languages`` (``[{code, name, daily_streak, max_streak}]``). A fixed
     number of queries whatever the number of friends. A friend who shows their progress to
     nobody has ``languages`` empty (their streaks are theirs alone; our friend streak is ours)."""
-    friends = friends_of(user_id=user.pk)
+    friends = friends_of(user_id=user.pk, summary_only=True)
     if not friends:
         return []
     streaks = friend_streaks(friendships=[friend.friendship for friend in friends])

@@ -51,3 +51,23 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_a_string")
         return super().to_internal_value(data)
+
+
+# Hand-built output --------------------------------------------------------------------------------
+# The hot read paths (badge lists, friends, leaderboards, search) build their answers as plain
+# dicts instead of running DRF's per-field machinery: the serializer classes stay the schema's
+# source (drf-spectacular reads them) and tests compare both outputs. Values that DRF formats
+# (datetimes, dates) go through DRF's own fields, so the text is the same.
+
+_DATETIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+
+
+def datetime_out(value: Any) -> str | None:
+    """A datetime as ``serializers.DateTimeField`` gives it (the current timezone, ``Z`` for UTC)."""
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def date_out(value: Any) -> str | None:
+    """A date as ``serializers.DateField`` gives it."""
+    return None if value is None else _DATE.to_representation(value)

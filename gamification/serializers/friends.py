@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from gamification.selectors.users import SEARCH_TERM_MAX_LENGTH
-from gamification.serializers.users import UserSummarySerializer
+from gamification.serializers.fields import datetime_out
+from gamification.serializers.users import UserSummarySerializer, user_summary_out
 
 RELATIONSHIP_STATUSES = ("self", "friends", "request_sent", "request_received", "none")
 
@@ -75,3 +76,52 @@ class UserSearchQuerySerializer(serializers.Serializer):
         error_messages={"max_length": f"A search term has at most {SEARCH_TERM_MAX_LENGTH} characters."},
         help_text="Part of a username, or a whole display name; missing or blank gives [].",
     )
+
+
+# Hand-built output of the hot lists (see serializers.fields): the same dicts as the serializers
+# above, without DRF's per-field calls.
+
+
+def relationship_out(relationship) -> dict:
+    """``RelationshipSerializer(relationship).data`` as a plain dict."""
+    return {
+        "status": relationship.status,
+        "friend_streak": relationship.friend_streak,
+        "friends_since": datetime_out(relationship.friends_since),
+        "request_id": relationship.request_id,
+    }
+
+
+def user_search_out(users) -> list[dict]:
+    """``UserSearchResultSerializer(users, many=True).data`` as plain dicts."""
+    return [{**user_summary_out(user), "relationship": relationship_out(user.relationship)} for user in users]
+
+
+def user_profile_out(user) -> dict:
+    """``UserProfileSerializer(user).data`` as a plain dict."""
+    return {
+        **user_summary_out(user),
+        "created_at": datetime_out(user.created_at),
+        "relationship": relationship_out(user.relationship),
+    }
+
+
+def friend_list_out(friends) -> list[dict]:
+    """``FriendSerializer(friends, many=True).data`` as plain dicts."""
+    return [
+        {
+            **user_summary_out(friend),
+            "friends_since": datetime_out(friend.friends_since),
+            "friend_streak": friend.friend_streak,
+            "languages": [
+                {
+                    "code": language["code"],
+                    "name": language["name"],
+                    "daily_streak": language["daily_streak"],
+                    "max_streak": language["max_streak"],
+                }
+                for language in friend.languages
+            ],
+        }
+        for friend in friends
+    ]

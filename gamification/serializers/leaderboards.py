@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from gamification.selectors.leaderboards import METRICS
 from gamification.serializers.fields import QueryIntegerField
-from gamification.serializers.users import UserSummarySerializer
+from gamification.serializers.users import UserSummarySerializer, user_summary_out
 from gamification.timeutils import PERIOD_WEEK, PERIODS
 
 MAX_OFFSET_BACK = 520
@@ -58,3 +58,29 @@ class LeaderboardSerializer(serializers.Serializer):
     period_end = LocalDateTimeField(allow_null=True, help_text="Exclusive; null for period=all.")
     rows = LeaderboardRowSerializer(many=True)
     me = StandingSerializer(allow_null=True, help_text="The caller's rank, also beyond limit; null for a teacher.")
+
+
+def _local_datetime_out(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def leaderboard_out(board) -> dict:
+    """``LeaderboardSerializer(board).data`` as a plain dict (hand-built: boards list up to 100
+    rows on every request; see serializers.fields)."""
+    return {
+        "metric": board.metric,
+        "period": board.period,
+        "period_start": _local_datetime_out(board.period_start),
+        "period_end": _local_datetime_out(board.period_end),
+        "rows": [
+            {
+                "rank": row.rank,
+                "value": row.value,
+                "user": user_summary_out(row.user),
+                "is_self": row.is_self,
+                "is_friend": row.is_friend,
+            }
+            for row in board.rows
+        ],
+        "me": None if board.me is None else {"rank": board.me.rank, "value": board.me.value},
+    }

@@ -71,6 +71,19 @@ class UserSummarySerializer(serializers.Serializer):
         return avatar_of(user)
 
 
+def user_summary_out(user: User) -> dict:
+    """``UserSummarySerializer(user).data`` as a plain dict (hand-built: hot paths)."""
+    return {
+        "username": user.username,
+        "name": user.name,
+        "avatar": {
+            "image": user.avatar_image,
+            "character_color": user.avatar_character_color,
+            "background_color": user.avatar_background_color,
+        },
+    }
+
+
 class FeaturesSerializer(serializers.Serializer):
     gamification = serializers.BooleanField()
 

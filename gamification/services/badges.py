@@ -26,6 +26,7 @@ from django.utils import timezone
 from gamification import signals
 from gamification.exceptions import ConflictError, NotFoundError
 from gamification.models import AwardMechanism, Badge, BadgeAuditEntry, User, UserBadge
+from gamification.services.catalogue import catalogue_changed
 from gamification.services.db import is_unique_violation
 
 REASON_MAX_LENGTH = BadgeAuditEntry._meta.get_field("reason").max_length
@@ -167,6 +168,7 @@ def badge_levels_make_room(*, badge_ids: Collection[int]) -> None:
     unique constraint. Call it inside the transaction that then saves the levels."""
     if badge_ids:
         Badge.objects.filter(pk__in=list(badge_ids)).update(level=F("level") + _PARKED_LEVEL_OFFSET)
+        catalogue_changed()  # a queryset update sends no signal
 
 
 # Manual awards and revocations -----------------------------------------------------------------

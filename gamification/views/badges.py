@@ -13,6 +13,7 @@ from gamification.serializers.badges import (
     ActivityTypeProgressSerializer,
     MarkSeenOutputSerializer,
     UnseenCountSerializer,
+    badge_progress_out,
 )
 from gamification.services.badges import badges_mark_seen
 
@@ -31,7 +32,7 @@ class BadgeViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         progress = badge_progress_for_user(user=request.user)
-        return Response(ActivityTypeProgressSerializer(progress, many=True, context={"request": request}).data)
+        return Response(badge_progress_out(progress, request))
 
     @extend_schema(summary="How many of my achieved badges I have not seen", responses={200: UnseenCountSerializer})
     @action(detail=False, methods=["get"], url_path="unseen-count")

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from gamification.models import User
 from gamification.selectors.friends import friend_list
-from gamification.serializers.friends import FriendSerializer
+from gamification.serializers.friends import FriendSerializer, friend_list_out
 from gamification.services.friends import friendship_end
 
 
@@ -33,7 +33,7 @@ class FriendViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def list(self, request: Request) -> Response:
-        return Response(FriendSerializer(friend_list(user=request.user), many=True).data)
+        return Response(friend_list_out(friend_list(user=request.user)))
 
     def destroy(self, request: Request, username: str) -> Response:
         friendship_end(user=request.user, friend_username=username)

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gamification.selectors.leaderboards import classroom_leaderboard, friends_leaderboard
-from gamification.serializers.leaderboards import LeaderboardQuerySerializer, LeaderboardSerializer
+from gamification.serializers.leaderboards import LeaderboardQuerySerializer, LeaderboardSerializer, leaderboard_out
 from gamification.views.inputs import validated_query
 
 ERRORS = {
@@ -26,7 +26,7 @@ class FriendsLeaderboardView(APIView):
     )
     def get(self, request: Request) -> Response:
         board = friends_leaderboard(user=request.user, **validated_query(LeaderboardQuerySerializer, request))
-        return Response(LeaderboardSerializer(board).data)
+        return Response(leaderboard_out(board))
 
 
 class ClassroomLeaderboardView(APIView):
@@ -48,4 +48,4 @@ class ClassroomLeaderboardView(APIView):
         board = classroom_leaderboard(
             user=request.user, classroom_id=classroom_id, **validated_query(LeaderboardQuerySerializer, request)
         )
-        return Response(LeaderboardSerializer(board).data)
+        return Response(leaderboard_out(board))

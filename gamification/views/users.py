@@ -23,11 +23,13 @@ from gamification.selectors.users import (
     user_search,
     users_with_relationship,
 )
-from gamification.serializers.badges import ActivityTypeAchievedSerializer
+from gamification.serializers.badges import ActivityTypeAchievedSerializer, badges_achieved_out
 from gamification.serializers.friends import (
     UserProfileSerializer,
     UserSearchQuerySerializer,
     UserSearchResultSerializer,
+    user_profile_out,
+    user_search_out,
 )
 from gamification.serializers.streaks import LanguageStreakSerializer
 from gamification.serializers.users import UserSummarySerializer
@@ -73,13 +75,13 @@ class UserViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         term = validated_query(UserSearchQuerySerializer, request)["search"]
         users = users_with_relationship(viewer=request.user, users=user_search(viewer=request.user, term=term))
-        return Response(UserSearchResultSerializer(users, many=True).data)
+        return Response(user_search_out(users))
 
     def retrieve(self, request: Request, username: str) -> Response:
         (user,) = users_with_relationship(
             viewer=request.user, users=[user_get_visible(viewer=request.user, username=username)]
         )
-        return Response(UserProfileSerializer(user).data)
+        return Response(user_profile_out(user))
 
     def _private(self, username: str):
         return user_get_private(viewer=self.request.user, username=username, denied_message=DENIED[self.action])
@@ -90,7 +92,7 @@ class UserViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["get"])
     def friends(self, request: Request, username: str) -> Response:
-        friends = friends_of(user_id=self._private(username).pk, viewer_id=request.user.pk)
+        friends = friends_of(user_id=self._private(username).pk, viewer_id=request.user.pk, summary_only=True)
         return Response(UserSummarySerializer(friends, many=True).data)
 
     @extend_schema(
@@ -101,7 +103,7 @@ class UserViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def badges(self, request: Request, username: str) -> Response:
         achieved = badges_achieved_by_user(user=self._private(username))
-        return Response(ActivityTypeAchievedSerializer(achieved, many=True, context={"request": request}).data)
+        return Response(badges_achieved_out(achieved, request))
 
     @extend_schema(
         summary="A user's daily streaks on their own calendar (themself or a friend only)",

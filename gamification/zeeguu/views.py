@@ -14,7 +14,6 @@ from django.http import HttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +22,7 @@ from gamification.exceptions import ConflictError, ForbiddenError, NotFoundError
 from gamification.features import features_for
 from gamification.models import ClassroomRole, User
 from gamification.parsers import StrictJSONParser
+from gamification.renderers import FastJSONRenderer
 from gamification.selectors.badges import badge_progress_for_user, badges_achieved_by_user, badges_unseen_count
 from gamification.selectors.classrooms import classroom_of_user, classrooms_of_user
 from gamification.selectors.friends import (
@@ -112,7 +112,7 @@ class CompatView(APIView):
     authentication_classes = [ZeeguuSessionAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = [StrictJSONParser]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [FastJSONRenderer]
     throttle_classes: list = []
     schema = None
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gamification.models import ActivityType, Badge, UserBadge, UserMetric
+from gamification.selectors.catalogue import catalogue_get
 from gamification.services.metrics import metric_increment
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_friends
@@ -152,7 +153,9 @@ class TestMyBadges:
         assert badges[2]["seen"] is False
 
     def test_query_count_is_the_same_with_no_and_with_every_badge(self, user, auth_client, django_assert_num_queries):
-        # token lookup + types (with the metric subquery) + badges joined with the user's awards
+        # token lookup + the catalogue's version token + the user's metrics and awards (one UNION);
+        # the catalogue itself is cached per process (loaded by the first request)
+        catalogue_get()
         with django_assert_num_queries(3):
             empty = auth_client.get("/api/badges/")
         assert all(not badge["achieved"] for item in empty.json() for badge in item["badges"])
@@ -316,7 +319,8 @@ class TestUserBadges:
         friend = UserFactory()
         make_friends(user, friend)
         award(friend, "FRIENDS", 1)
-        # token, target, friendship check, types, badges
+        # token, target, friendship check, the catalogue's version token, the friend's awards
+        catalogue_get()
         with django_assert_num_queries(5):
             auth_client.get(f"/api/users/{friend.username}/badges/")
 
