@@ -91,13 +91,32 @@ class TestLoop:
             webhook_endpoint_put(url=receiver.url, secret=SECRET, event_types=["user.deleted"])
             thread.start()
             try:
-                webhook_events_enqueue(event_type="user.deleted", data={"external_id": "e-1"})  # autocommit
+                # autocommit, while the worker's thread polls the same database
+                _beside_sqlite_shared_cache(
+                    lambda: webhook_events_enqueue(event_type="user.deleted", data={"external_id": "e-1"})
+                )
                 assert wait_for(lambda: len(receiver.received) == 1, timeout=10)
             finally:
                 worker.stop()
                 thread.join(10)
         assert receiver.received[0].json["data"] == {"external_id": "e-1"}
         assert wait_for(lambda: WebhookDelivery.objects.get().status == "delivered", timeout=5)
+
+
+def _beside_sqlite_shared_cache(write, attempts: int = 50):
+    """Run ``write`` beside another thread's queries. The SQLite test database lives in memory
+    with a shared cache, where a table another connection is reading is "locked" at once,
+    without the busy timeout a database file has (as `make run` and production use): retry that
+    error alone, briefly."""
+    from django.db import OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError as error:
+            if connection.vendor != "sqlite" or "table is locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
 
 
 def _run_worker_process(database: Path, **env: str) -> subprocess.Popen:
