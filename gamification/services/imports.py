@@ -9,7 +9,8 @@
   decides). Nothing is derived per event: metrics, first occurrences, streaks and badges come
   from one rebuild of the touched users at the end (``import_derived_rebuild``), which gives what
   live ingestion of the same events gives (``services.rebuild``), with every badge stamped with
-  the time its threshold was crossed.
+  the time its threshold was crossed. It works on batches of users, a fixed number of
+  multi-row statements per batch (``rebuild.users_rebuild_batched``).
 """
 
 from collections.abc import Callable, Iterable
@@ -22,9 +23,8 @@ from django.utils import timezone
 
 from gamification.models import ActivityEvent, User
 from gamification.services.events import sha256_hex
-from gamification.services.metrics import badge_award_times
 from gamification.services.platform import platform_user_put
-from gamification.services.rebuild import AwardTimesFromLog, RebuildResult, metrics_rebuild, streak_peaks_award
+from gamification.services.rebuild import RebuildResult, users_rebuild_batched
 
 INSERT_BATCH = 1000
 
@@ -113,11 +113,4 @@ def import_derived_rebuild(
     """Rebuild the touched users' first occurrences, metrics, streaks and friend streaks from the
     log, awarding each badge they newly reach with the time its threshold was crossed, also the
     streak levels reached by a streak that has lapsed since (as live ingestion awarded them)."""
-    user_ids = sorted(set(user_ids))
-    award_times = AwardTimesFromLog()
-    with badge_award_times(award_times):
-        result = metrics_rebuild(user_ids=user_ids, on_progress=on_progress, award_qualified=False)
-        peaks = streak_peaks_award(user_ids=user_ids, award_times=award_times)
-    return RebuildResult(
-        users=result.users, metrics_changed=result.metrics_changed, badges_awarded=result.badges_awarded + peaks
-    )
+    return users_rebuild_batched(user_ids=user_ids, on_progress=on_progress)
