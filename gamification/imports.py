@@ -228,7 +228,7 @@ def _events_chunk(
             on_rejected(number, unreadable)
             continue
         try:
-            event = serializer.to_internal_value(record)
+            event = serializer.fast_internal_value(record)
         except serializers.ValidationError as error:
             summary.rejected += 1
             on_rejected(number, _plain(_error_detail(error)))
