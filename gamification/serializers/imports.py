@@ -134,7 +134,9 @@ def _item_id(value: Any) -> str | None:
 
 class _FastPath:
     def __init__(self, serializer: "EventImportSerializer") -> None:
-        self.occurred_at_field = serializer.fields["occurred_at"]
+        field = serializer.fields["occurred_at"]
+        # What the field's ``enforce_timezone`` converts an aware time to.
+        self.zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
         self.latest = serializer._now() + MAX_CLOCK_SKEW
         self.language_codes = serializer.context["language_codes"]
         self.users_by_key = serializer.context["users_by_key"]
@@ -145,10 +147,10 @@ class _FastPath:
             return None
         try:
             parsed = parse_datetime(value)
-            if parsed is None or parsed.tzinfo is None:
+            if parsed is None or parsed.tzinfo is None or self.zone is None:
                 return None
-            parsed = self.occurred_at_field.enforce_timezone(parsed)
-        except (ValueError, OverflowError, serializers.ValidationError):
+            parsed = parsed.astimezone(self.zone)
+        except (ValueError, OverflowError):
             return None
         return parsed if parsed <= self.latest else None
 

@@ -42,7 +42,7 @@ def import_user_put(*, external_id: str, **fields: Any) -> bool:
     return created or user.updated_at != existing
 
 
-def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
+def _event_values(event: dict[str, Any], *, received_at: str, adapt_datetime: Callable) -> dict[str, Any]:
     """The ``ActivityEvent`` columns of a validated event, as ``services.events._event_row`` maps
     them (the import's equality test with live ingestion holds the two together), built without
     a model instance: at a million events, instances and the ORM's insert compiler cost more
@@ -52,7 +52,7 @@ def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
     return {
         "user_id": event["user"].pk,
         "type": event["type"],
-        "occurred_at": connection.ops.adapt_datetimefield_value(event["occurred_at"]),
+        "occurred_at": adapt_datetime(event["occurred_at"]),
         "received_at": received_at,
         "language_id": event["language"],
         "idempotency_key": key,
@@ -96,8 +96,9 @@ def import_events_store(*, events: list[dict[str, Any]]) -> ChunkResult:
     them and counts the rest (a read of every touched user's keys grew with the log)."""
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     rows: dict[tuple[int, str], dict[str, Any]] = {}
+    adapt_datetime = connection.ops.adapt_datetimefield_value
     for event in events:
-        row = _event_values(event, received_at=received_at)
+        row = _event_values(event, received_at=received_at, adapt_datetime=adapt_datetime)
         rows.setdefault((row["user_id"], row["idempotency_hash"]), row)
     with transaction.atomic():
         accepted = _insert_ignoring_duplicates(list(rows.values())) if rows else 0
