@@ -19,7 +19,7 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ from gamification.selectors.relationships import friends_count_many
 from gamification.selectors.streaks import daily_streak_current, freeze_rule, rest_dates_of_users
 from gamification.services import streaks
 from gamification.services.db import atomic_with_retry, metrics_lock, metrics_lock_or_create, quoted_table
-from gamification.services.events import first_occurrence_claims
+from gamification.services.events import Claim, first_occurrence_claims
 from gamification.services.friends import friends_metric_refresh
 from gamification.services.metrics import badges_award_qualified, badges_award_up_to, metric_set
 from gamification.services.webhooks import webhook_badges_awarded
@@ -307,6 +307,21 @@ def _user_derive(user_id: int, events: list[_LogEvent], *, tz_name: str) -> _Der
     return _Derived(claims, values, crossings, days)
 
 
+def _rows_insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Multi-row ``INSERT`` of plain tuples (already adapted for the database), ``_BULK_BATCH``
+    rows a statement: at tens of thousands of rows, model instances and ``bulk_create`` cost
+    more than the database."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (no user input)
+        quote(model._meta.db_table), ", ".join(quote(column) for column in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BULK_BATCH):
+            cursor.executemany(sql, rows[start : start + _BULK_BATCH])
+
+
 def _metric_values_write(values: dict[int, int]) -> None:
     """Set metric rows (by id) to new values, a multi-row ``UPDATE`` (a ``CASE``) per batch."""
     ids = sorted(values)
@@ -357,16 +372,31 @@ def _batch_rebuild(
         FirstOccurrence.objects.filter(user_id__in=ids).delete()
         PracticeDay.objects.filter(user_id__in=ids).delete()
         LanguageStreak.objects.filter(user_id__in=ids).delete()
-        FirstOccurrence.objects.bulk_create(
-            [claim.as_row() for user_id in ids for claim in derived[user_id].claims], batch_size=_BULK_BATCH
-        )
-        PracticeDay.objects.bulk_create(
+        adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+        _rows_insert(
+            FirstOccurrence,
+            ["user_id", "kind", "key", "key_hash", "language_id", "occurred_at"],
             [
-                PracticeDay(user_id=user_id, language_id=language_id, date=day, seconds=seconds)
+                (
+                    row.user_id,
+                    row.kind,
+                    row.key,
+                    row.key_hash,
+                    row.language_id,
+                    adapt_datetime(row.occurred_at),
+                )
+                for user_id in ids
+                for row in map(Claim.as_row, derived[user_id].claims)
+            ],
+        )
+        _rows_insert(
+            PracticeDay,
+            ["user_id", "language_id", "date", "seconds"],
+            [
+                (user_id, language_id, adapt_date(day), seconds)
                 for user_id in ids
                 for (language_id, day), seconds in derived[user_id].days.items()
             ],
-            batch_size=_BULK_BATCH,
         )
         rest = rest_dates_of_users(user_ids=ids, since=None)
         rule = freeze_rule()
@@ -419,11 +449,29 @@ def _batch_rebuild(
                         continue
                     targets[pair] = value
                     counters_changed += 1
-        missing = [pair for pair in targets if pair not in current]
+        # Missing rows are inserted with their values (old value 0); should a concurrent writer
+        # have created one meanwhile, the batch takes the locking path instead.
+        missing = sorted(pair for pair in targets if pair not in current)
+        olds = {pair: (current[pair].value if pair in current else 0) for pair in targets}
+        created = False
         if missing:
-            current.update(metrics_lock_or_create(pairs=missing))
+            try:
+                with transaction.atomic():
+                    _rows_insert(
+                        UserMetric,
+                        ["user_id", "activity_type_id", "value", "updated_at"],
+                        [(*pair, targets[pair], adapt_datetime(timezone.now())) for pair in missing],
+                    )
+                created = True
+            except IntegrityError:
+                current.update(metrics_lock_or_create(pairs=missing))
+                olds.update({pair: current[pair].value for pair in missing})
         _metric_values_write(
-            {current[pair].pk: value for pair, value in targets.items() if current[pair].value != value}
+            {
+                current[pair].pk: value
+                for pair, value in targets.items()
+                if not (created and pair not in current) and current[pair].value != value
+            }
         )
 
         # Awards: the levels each metric newly reaches (and every STREAK_DAYS level the best
@@ -434,7 +482,7 @@ def _batch_rebuild(
         awards: dict[int, list[UserBadge]] = defaultdict(list)
         for (user_id, type_id), value in targets.items():
             code = code_of_type[type_id]
-            old = current[(user_id, type_id)].value
+            old = olds[(user_id, type_id)]
             times = derived[user_id].crossings.get(code, [])
             floor = 0 if code == STREAK_DAYS else old
             up_to = max(value, len(times)) if code == STREAK_DAYS else value
