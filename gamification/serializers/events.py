@@ -30,6 +30,7 @@ MAX_DURATION_SECONDS = 86_400
 WORD_MAX_LENGTH = 100
 ITEM_ID_MAX_LENGTH = 100
 IDEMPOTENCY_KEY_MAX_LENGTH = 100
+LANGUAGE_CODE_MAX_LENGTH = 8
 
 # The fields each type requires beyond the common ones; other fields are ignored.
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
@@ -101,7 +102,9 @@ class EventInputSerializer(serializers.Serializer):
     occurred_at = OffsetDateTimeField(
         required=False, help_text="ISO 8601 with a UTC offset; default now; at most 30 days old."
     )
-    language = StrictCharField(max_length=8, help_text="ISO 639-1 code of a language the service knows.")
+    language = StrictCharField(
+        max_length=LANGUAGE_CODE_MAX_LENGTH, help_text="ISO 639-1 code of a language the service knows."
+    )
     idempotency_key = StrictCharField(
         max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         required=False,

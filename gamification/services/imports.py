@@ -3,13 +3,13 @@
 ``gamification.imports`` reads and validates the file; these functions store what it validated.
 
 - Users go through ``platform_user_put``, the platform API's own path: one rule for both.
-- Events are stored in chunks, each one transaction: the idempotency keys the chunk's users
-  already hold are read in one query, the rest inserted with multi-row ``INSERT``s that skip a
-  key a concurrent writer stored meanwhile (the (user, idempotency hash) unique constraint
-  decides). Nothing is derived per event: metrics, first occurrences, streaks and badges come
+- Events are stored in chunks, each one transaction, with multi-row ``INSERT``s that skip a
+  key the user already holds (the (user, idempotency hash) unique constraint decides, also
+  against a concurrent writer); the driver's row count tells the new from the duplicates. Nothing is derived per event: metrics, first occurrences, streaks and badges come
   from one rebuild of the touched users at the end (``import_derived_rebuild``), which gives what
   live ingestion of the same events gives (``services.rebuild``), with every badge stamped with
-  the time its threshold was crossed.
+  the time its threshold was crossed. It works on batches of users, a fixed number of
+  multi-row statements per batch (``rebuild.users_rebuild_batched``).
 """
 
 from collections.abc import Callable, Iterable
@@ -22,9 +22,8 @@ from django.utils import timezone
 
 from gamification.models import ActivityEvent, User
 from gamification.services.events import sha256_hex
-from gamification.services.metrics import badge_award_times
 from gamification.services.platform import platform_user_put
-from gamification.services.rebuild import AwardTimesFromLog, RebuildResult, metrics_rebuild, streak_peaks_award
+from gamification.services.rebuild import RebuildResult, users_rebuild_batched
 
 INSERT_BATCH = 1000
 
@@ -43,7 +42,7 @@ def import_user_put(*, external_id: str, **fields: Any) -> bool:
     return created or user.updated_at != existing
 
 
-def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
+def _event_values(event: dict[str, Any], *, received_at: str, adapt_datetime: Callable) -> dict[str, Any]:
     """The ``ActivityEvent`` columns of a validated event, as ``services.events._event_row`` maps
     them (the import's equality test with live ingestion holds the two together), built without
     a model instance: at a million events, instances and the ORM's insert compiler cost more
@@ -53,7 +52,7 @@ def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
     return {
         "user_id": event["user"].pk,
         "type": event["type"],
-        "occurred_at": connection.ops.adapt_datetimefield_value(event["occurred_at"]),
+        "occurred_at": adapt_datetime(event["occurred_at"]),
         "received_at": received_at,
         "language_id": event["language"],
         "idempotency_key": key,
@@ -67,10 +66,11 @@ def _event_values(event: dict[str, Any], *, received_at: str) -> dict[str, Any]:
     }
 
 
-def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> None:
+def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> int:
     """Multi-row ``INSERT IGNORE`` (MariaDB; ``INSERT OR IGNORE`` on SQLite) of event rows:
-    MySQLdb's ``executemany`` sends one statement per batch of rows. A row whose key a concurrent
-    writer stored meanwhile is skipped by the unique constraint."""
+    MySQLdb's ``executemany`` sends one statement per batch of rows. A row whose (user,
+    idempotency hash) the log already holds is skipped by the unique constraint. Returns how many
+    rows were inserted (the driver's row count, which leaves the skipped ones out)."""
     fields = [field for field in ActivityEvent._meta.concrete_fields if not field.primary_key]
     names = [field.attname for field in fields]
     if set(names) != set(rows[0]):
@@ -81,30 +81,28 @@ def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> None:
         ", ".join(connection.ops.quote_name(field.column) for field in fields),
         ", ".join(["%s"] * len(fields)),
     )
+    inserted = 0
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH):
             cursor.executemany(sql, [tuple(row[name] for name in names) for row in rows[start : start + INSERT_BATCH]])
+            inserted += cursor.rowcount
+    return inserted
 
 
 def import_events_store(*, events: list[dict[str, Any]]) -> ChunkResult:
     """Store validated events (each naming its ``user``, each with an ``idempotency_key``) in the
     activity log, in one transaction; an event whose key its user already holds, in the log or
-    earlier in the chunk, is a duplicate."""
+    earlier in the chunk, is a duplicate. No read of the keys already held: the insert skips
+    them and counts the rest (a read of every touched user's keys grew with the log)."""
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     rows: dict[tuple[int, str], dict[str, Any]] = {}
+    adapt_datetime = connection.ops.adapt_datetimefield_value
     for event in events:
-        row = _event_values(event, received_at=received_at)
+        row = _event_values(event, received_at=received_at, adapt_datetime=adapt_datetime)
         rows.setdefault((row["user_id"], row["idempotency_hash"]), row)
     with transaction.atomic():
-        taken = set(
-            ActivityEvent.objects.filter(
-                user_id__in={user_id for user_id, _ in rows}, idempotency_hash__in={key for _, key in rows}
-            ).values_list("user_id", "idempotency_hash")
-        )
-        fresh = [row for pair, row in rows.items() if pair not in taken]
-        if fresh:
-            _insert_ignoring_duplicates(fresh)
-    return ChunkResult(accepted=len(fresh), duplicates=len(events) - len(fresh))
+        accepted = _insert_ignoring_duplicates(list(rows.values())) if rows else 0
+    return ChunkResult(accepted=accepted, duplicates=len(events) - accepted)
 
 
 def import_derived_rebuild(
@@ -113,11 +111,4 @@ def import_derived_rebuild(
     """Rebuild the touched users' first occurrences, metrics, streaks and friend streaks from the
     log, awarding each badge they newly reach with the time its threshold was crossed, also the
     streak levels reached by a streak that has lapsed since (as live ingestion awarded them)."""
-    user_ids = sorted(set(user_ids))
-    award_times = AwardTimesFromLog()
-    with badge_award_times(award_times):
-        result = metrics_rebuild(user_ids=user_ids, on_progress=on_progress, award_qualified=False)
-        peaks = streak_peaks_award(user_ids=user_ids, award_times=award_times)
-    return RebuildResult(
-        users=result.users, metrics_changed=result.metrics_changed, badges_awarded=result.badges_awarded + peaks
-    )
+    return users_rebuild_batched(user_ids=user_ids, on_progress=on_progress)

@@ -15,17 +15,37 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from gamification.models import ActivityEvent, ActivityType, Badge, EventType, FirstOccurrence, User, UserMetric
-from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE, EVENT_FED_CODES, STREAK_DAYS
-from gamification.selectors.streaks import daily_streak_current
+from gamification import signals
+from gamification.models import (
+    ActivityEvent,
+    ActivityType,
+    Badge,
+    EventType,
+    FirstOccurrence,
+    Friendship,
+    LanguageStreak,
+    PracticeDay,
+    User,
+    UserBadge,
+    UserMetric,
+)
+from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE, EVENT_FED_CODES, FRIENDS, STREAK_DAYS
+from gamification.selectors.relationships import friends_count_many
+from gamification.selectors.streaks import daily_streak_current, freeze_rule, rest_dates_of_users
 from gamification.services import streaks
-from gamification.services.db import atomic_with_retry
-from gamification.services.events import first_occurrence_claims
+from gamification.services.db import atomic_with_retry, metrics_lock, metrics_lock_or_create, quoted_table
+from gamification.services.events import Claim, first_occurrence_claims
 from gamification.services.friends import friends_metric_refresh
 from gamification.services.metrics import badges_award_qualified, badges_award_up_to, metric_set
+from gamification.services.webhooks import webhook_badges_awarded
 from gamification.streak_runs import DailyStreak, daily_streak_extend, daily_streak_from_days
 from gamification.timeutils import local_date
 
@@ -172,16 +192,66 @@ class AwardTimesFromLog:
 
 def _streak_crossings(*, user_id: int) -> list[dt.datetime]:
     tz_name = User.objects.values_list("timezone", flat=True).get(pk=user_id)
-    minimum = settings.STREAK_MIN_SECONDS_PER_DAY
-    totals: dict[tuple[str, dt.date], int] = defaultdict(int)
-    runs: dict[str, DailyStreak] = {}
-    crossings: list[dt.datetime] = []
     events = (
         ActivityEvent.objects.filter(user_id=user_id, type=EventType.PRACTICE)
         .order_by("occurred_at", "id")
         .values_list("language_id", "occurred_at", "duration_seconds")
     )
-    for language_id, occurred_at, seconds in events.iterator(chunk_size=EVENT_READ_CHUNK):
+    return streak_crossings_from_practice(events.iterator(chunk_size=EVENT_READ_CHUNK), tz_name=tz_name)
+
+
+def streak_peaks_award(*, user_ids: Iterable[int], award_times: AwardTimesFromLog) -> int:
+    """Award the STREAK_DAYS levels each user's best streak reached at some point of the log,
+    even when it has lapsed since: live ingestion awarded them when they were reached, while a
+    rebuild sees only the gauge's current value. Returns how many were awarded."""
+    activity_type = ActivityType.objects.filter(code=STREAK_DAYS).first()
+    if activity_type is None:
+        return 0
+    awarded = 0
+    for user_id in sorted(set(user_ids)):
+        peak = award_times.peak(user_id, STREAK_DAYS)
+        if peak:
+            awarded += len(badges_award_up_to(user_id=user_id, activity_type=activity_type, value=peak))
+    return awarded
+
+
+# Batched rebuild (historical imports) ----------------------------------------------------------
+IMPORT_REBUILD_BATCH = 500
+_REBUILD_TYPES = sorted({*COUNTED_ONCE, EventType.EXERCISE_ANSWERED, EventType.PRACTICE})
+_BULK_BATCH = 1000
+
+
+class _LogEvent:
+    """One activity-log row as the batched rebuild reads it (what ``first_occurrence_claims``
+    looks at, and the practice and answer columns)."""
+
+    __slots__ = ("correct", "duration_seconds", "item_id", "language_id", "occurred_at", "type", "user_id", "word")
+
+    def __init__(self, row: tuple) -> None:
+        (
+            self.user_id,
+            self.type,
+            self.language_id,
+            self.word,
+            self.item_id,
+            self.occurred_at,
+            self.duration_seconds,
+            self.correct,
+        ) = row
+
+
+def streak_crossings_from_practice(
+    practice: Iterable[tuple[str, dt.datetime, int | None]], *, tz_name: str
+) -> list[dt.datetime]:
+    """The times at which STREAK_DAYS (the best current streak over languages, as of the latest
+    counted day) reached 1, 2, 3, ...: the user's practice events ``(language, occurred_at,
+    seconds)`` replayed in time order with ``streak_runs``, as ``streaks.practice_record`` does
+    live."""
+    minimum = settings.STREAK_MIN_SECONDS_PER_DAY
+    totals: dict[tuple[str, dt.date], int] = defaultdict(int)
+    runs: dict[str, DailyStreak] = {}
+    crossings: list[dt.datetime] = []
+    for language_id, occurred_at, seconds in practice:
         day = local_date(occurred_at, tz_name)
         before = totals[(language_id, day)]
         totals[(language_id, day)] = before + (seconds or 0)
@@ -202,16 +272,279 @@ def _streak_crossings(*, user_id: int) -> list[dt.datetime]:
     return crossings
 
 
-def streak_peaks_award(*, user_ids: Iterable[int], award_times: AwardTimesFromLog) -> int:
-    """Award the STREAK_DAYS levels each user's best streak reached at some point of the log,
-    even when it has lapsed since: live ingestion awarded them when they were reached, while a
-    rebuild sees only the gauge's current value. Returns how many were awarded."""
-    activity_type = ActivityType.objects.filter(code=STREAK_DAYS).first()
-    if activity_type is None:
-        return 0
-    awarded = 0
-    for user_id in sorted(set(user_ids)):
-        peak = award_times.peak(user_id, STREAK_DAYS)
-        if peak:
-            awarded += len(badges_award_up_to(user_id=user_id, activity_type=activity_type, value=peak))
-    return awarded
+@dataclass
+class _Derived:
+    """What one user's log derives, before it is written."""
+
+    claims: list
+    values: dict[str, int]
+    crossings: dict[str, list[dt.datetime]]
+    days: dict[tuple[str, dt.date], int]
+
+
+def _user_derive(user_id: int, events: list[_LogEvent], *, tz_name: str) -> _Derived:
+    claims = first_occurrence_claims(event for event in events if event.type in COUNTED_ONCE)
+    code_of_kind = dict(COUNTED_ONCE.values())
+    values = dict.fromkeys(EVENT_FED_CODES, 0)
+    crossings: dict[str, list[dt.datetime]] = defaultdict(list)
+    for claim in claims:
+        code = code_of_kind[claim.kind]
+        values[code] += 1
+        crossings[code].append(claim.occurred_at)
+    crossings[CORRECT_EXERCISES] = [
+        event.occurred_at for event in events if event.type == EventType.EXERCISE_ANSWERED and event.correct is True
+    ]
+    values[CORRECT_EXERCISES] = len(crossings[CORRECT_EXERCISES])
+    practice = [
+        (event.language_id, event.occurred_at, event.duration_seconds)
+        for event in events
+        if event.type == EventType.PRACTICE
+    ]
+    crossings[STREAK_DAYS] = streak_crossings_from_practice(practice, tz_name=tz_name)
+    days: dict[tuple[str, dt.date], int] = defaultdict(int)
+    for language_id, occurred_at, seconds in practice:
+        days[(language_id, local_date(occurred_at, tz_name))] += seconds or 0
+    return _Derived(claims, values, crossings, days)
+
+
+def _rows_insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Multi-row ``INSERT`` of plain tuples (already adapted for the database), ``_BULK_BATCH``
+    rows a statement: at tens of thousands of rows, model instances and ``bulk_create`` cost
+    more than the database."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (no user input)
+        quote(model._meta.db_table), ", ".join(quote(column) for column in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _BULK_BATCH):
+            cursor.executemany(sql, rows[start : start + _BULK_BATCH])
+
+
+def _metric_values_write(values: dict[int, int]) -> None:
+    """Set metric rows (by id) to new values, a multi-row ``UPDATE`` (a ``CASE``) per batch."""
+    ids = sorted(values)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = quoted_table(UserMetric)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _BULK_BATCH):
+            part = ids[start : start + _BULK_BATCH]
+            whens = " ".join(["WHEN %s THEN %s"] * len(part))
+            params: list = [value for pk in part for value in (pk, values[pk])]
+            cursor.execute(
+                f"UPDATE {table} SET value = CASE id {whens} END, updated_at = %s"  # noqa: S608 (no user input)
+                f" WHERE id IN ({', '.join(['%s'] * len(part))})",
+                [*params, now, *part],
+            )
+
+
+def _award_time(times: list[dt.datetime], threshold: int, now: dt.datetime) -> dt.datetime:
+    return times[threshold - 1] if 0 < threshold <= len(times) else now
+
+
+def _batch_rebuild(
+    user_ids: list[int], *, types_by_code: dict[str, ActivityType], thresholds: dict[int, list[tuple[int, int]]]
+) -> tuple[int, int]:
+    """Rebuild a batch of users in one transaction (see ``users_rebuild_batched``); returns
+    (counter values changed, badges awarded)."""
+
+    def run() -> tuple[int, int]:
+        zones = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "timezone"))
+        ids = [user_id for user_id in user_ids if user_id in zones]
+        type_ids = [activity_type.pk for activity_type in types_by_code.values()]
+        current = metrics_lock(pairs=[(user_id, type_id) for user_id in ids for type_id in type_ids])
+
+        rows = (
+            ActivityEvent.objects.filter(user_id__in=ids, type__in=_REBUILD_TYPES)
+            .order_by("user_id", "occurred_at", "id")
+            .values_list(
+                "user_id", "type", "language_id", "word", "item_id", "occurred_at", "duration_seconds", "correct"
+            )
+        )
+        derived: dict[int, _Derived] = {}
+        for user_id, group in groupby(rows.iterator(chunk_size=EVENT_READ_CHUNK), key=itemgetter(0)):
+            derived[user_id] = _user_derive(user_id, [_LogEvent(row) for row in group], tz_name=zones[user_id])
+        for user_id in ids:
+            if user_id not in derived:
+                derived[user_id] = _user_derive(user_id, [], tz_name=zones[user_id])
+
+        FirstOccurrence.objects.filter(user_id__in=ids).delete()
+        PracticeDay.objects.filter(user_id__in=ids).delete()
+        LanguageStreak.objects.filter(user_id__in=ids).delete()
+        adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+        _rows_insert(
+            FirstOccurrence,
+            ["user_id", "kind", "key", "key_hash", "language_id", "occurred_at"],
+            [
+                (
+                    row.user_id,
+                    row.kind,
+                    row.key,
+                    row.key_hash,
+                    row.language_id,
+                    adapt_datetime(row.occurred_at),
+                )
+                for user_id in ids
+                for row in map(Claim.as_row, derived[user_id].claims)
+            ],
+        )
+        _rows_insert(
+            PracticeDay,
+            ["user_id", "language_id", "date", "seconds"],
+            [
+                (user_id, language_id, adapt_date(day), seconds)
+                for user_id in ids
+                for (language_id, day), seconds in derived[user_id].days.items()
+            ],
+        )
+        rest = rest_dates_of_users(user_ids=ids, since=None)
+        rule = freeze_rule()
+        minimum = settings.STREAK_MIN_SECONDS_PER_DAY
+        streak_rows: list[LanguageStreak] = []
+        best: dict[int, int] = {}
+        for user_id in ids:
+            counted: dict[str, list[dt.date]] = {}
+            for (language_id, day), seconds in derived[user_id].days.items():
+                counted.setdefault(language_id, [])
+                if seconds >= minimum:
+                    counted[language_id].append(day)
+            user_rest = rest.get(user_id, set())
+            mine = [
+                LanguageStreak(
+                    user_id=user_id,
+                    language_id=language_id,
+                    **streaks.streak_fields(daily_streak_from_days(days, rest=user_rest, freezes=rule)),
+                )
+                for language_id, days in counted.items()
+            ]
+            streak_rows.extend(mine)
+            best[user_id] = streaks.streak_days_best(streaks=mine, rest=user_rest)
+        LanguageStreak.objects.bulk_create(streak_rows, batch_size=_BULK_BATCH)
+
+        befriended = set()
+        for low, high in Friendship.objects.filter(
+            Q(user_low_id__in=ids) | Q(user_high_id__in=ids), active=True
+        ).values_list("user_low_id", "user_high_id"):
+            befriended.update((low, high))
+        for user_id in ids:
+            if user_id in befriended:
+                streaks.friend_streaks_rebuild(user_id=user_id, user_tz=zones[user_id])
+        friends = friends_count_many(user_ids=ids) if FRIENDS in types_by_code else {}
+
+        # Target values: counters only when they change (no zero rows), the gauges always.
+        targets: dict[tuple[int, int], int] = {}
+        counters_changed = 0
+        for user_id in ids:
+            for code, activity_type in types_by_code.items():
+                pair = (user_id, activity_type.pk)
+                if code == STREAK_DAYS:
+                    targets[pair] = best[user_id]
+                elif code == FRIENDS:
+                    targets[pair] = friends.get(user_id, 0)
+                else:
+                    value = derived[user_id].values.get(code, 0)
+                    old = current[pair].value if pair in current else None
+                    if old == value or (old is None and value == 0):
+                        continue
+                    targets[pair] = value
+                    counters_changed += 1
+        # Missing rows are inserted with their values (old value 0); should a concurrent writer
+        # have created one meanwhile, the batch takes the locking path instead.
+        missing = sorted(pair for pair in targets if pair not in current)
+        olds = {pair: (current[pair].value if pair in current else 0) for pair in targets}
+        created = False
+        if missing:
+            try:
+                with transaction.atomic():
+                    _rows_insert(
+                        UserMetric,
+                        ["user_id", "activity_type_id", "value", "updated_at"],
+                        [(*pair, targets[pair], adapt_datetime(timezone.now())) for pair in missing],
+                    )
+                created = True
+            except IntegrityError:
+                current.update(metrics_lock_or_create(pairs=missing))
+                olds.update({pair: current[pair].value for pair in missing})
+        _metric_values_write(
+            {
+                current[pair].pk: value
+                for pair, value in targets.items()
+                if not (created and pair not in current) and current[pair].value != value
+            }
+        )
+
+        # Awards: the levels each metric newly reaches (and every STREAK_DAYS level the best
+        # streak ever reached), stamped with the time the log crossed the threshold.
+        held = set(UserBadge.objects.filter(user_id__in=ids).values_list("user_id", "badge_id"))
+        now = timezone.now()
+        code_of_type = {activity_type.pk: code for code, activity_type in types_by_code.items()}
+        awards: dict[int, list[UserBadge]] = defaultdict(list)
+        for (user_id, type_id), value in targets.items():
+            code = code_of_type[type_id]
+            old = olds[(user_id, type_id)]
+            times = derived[user_id].crossings.get(code, [])
+            floor = 0 if code == STREAK_DAYS else old
+            up_to = max(value, len(times)) if code == STREAK_DAYS else value
+            for threshold, badge_id in thresholds.get(type_id, ()):
+                if (
+                    floor < threshold <= up_to
+                    and (threshold <= len(times) or threshold > old)
+                    and (
+                        user_id,
+                        badge_id,
+                    )
+                    not in held
+                ):
+                    awards[user_id].append(
+                        UserBadge(user_id=user_id, badge_id=badge_id, achieved_at=_award_time(times, threshold, now))
+                    )
+        UserBadge.objects.bulk_create(
+            [award for user_awards in awards.values() for award in user_awards],
+            ignore_conflicts=True,
+            batch_size=_BULK_BATCH,
+        )
+        for user_id, user_awards in awards.items():
+            _awards_announce(user_id=user_id, user_badges=tuple(user_awards))
+        return counters_changed, sum(len(user_awards) for user_awards in awards.values())
+
+    return atomic_with_retry(run)
+
+
+def _awards_announce(*, user_id: int, user_badges: tuple[UserBadge, ...]) -> None:
+    webhook_badges_awarded(user_id=user_id, user_badges=user_badges)
+    transaction.on_commit(
+        lambda: signals.badges_awarded.send(sender=UserBadge, user_id=user_id, user_badges=user_badges)
+    )
+
+
+def users_rebuild_batched(
+    *, user_ids: Iterable[int], on_progress: Callable[[int], None] | None = None
+) -> RebuildResult:
+    """What ``import_derived_rebuild`` computes (first occurrences, practice days, streaks,
+    metrics, friend streaks and the badges newly reached, stamped with the time each threshold
+    was crossed, STREAK_DAYS levels of a lapsed streak included), for batches of
+    ``IMPORT_REBUILD_BATCH`` users: each batch in one transaction, its events read in one query
+    and its rows replaced with multi-row statements, a fixed number of queries per batch
+    (plus three for each user with an active friendship). ``on_progress`` gets the batch size.
+
+    Locks the batch's existing metric rows first, like ``metrics_rebuild``; on a MariaDB
+    deadlock the batch is retried whole."""
+    ids = sorted(set(user_ids))
+    types_by_code = ActivityType.objects.in_bulk([*EVENT_FED_CODES, STREAK_DAYS, FRIENDS], field_name="code")
+    thresholds: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for badge_id, type_id, threshold in Badge.objects.filter(
+        activity_type__in=list(types_by_code.values())
+    ).values_list("id", "activity_type_id", "threshold"):
+        thresholds[type_id].append((threshold, badge_id))
+    for levels in thresholds.values():
+        levels.sort()
+    changed = awarded = 0
+    for start in range(0, len(ids), IMPORT_REBUILD_BATCH):
+        batch = ids[start : start + IMPORT_REBUILD_BATCH]
+        batch_changed, batch_awarded = _batch_rebuild(batch, types_by_code=types_by_code, thresholds=thresholds)
+        changed += batch_changed
+        awarded += batch_awarded
+        if on_progress is not None:
+            on_progress(len(batch))
+    return RebuildResult(users=len(ids), metrics_changed=changed, badges_awarded=awarded)

@@ -111,7 +111,8 @@ def _practice_day_add(*, user_id: int, language_id: str, day: dt.date, seconds: 
     return practice_day.values_list("seconds", flat=True).get()
 
 
-def _streak_fields(streak: DailyStreak) -> dict:
+def streak_fields(streak: DailyStreak) -> dict:
+    """The ``LanguageStreak`` columns of a streak."""
     return {
         "length": streak.length,
         "last_date": streak.last_date,
@@ -151,7 +152,7 @@ def _day_counted(*, user: User, language_id: str, day: dt.date) -> tuple[UserBad
             freezes=freeze_rule(),
         )
     if updated != stored:
-        fields = _streak_fields(updated)
+        fields = streak_fields(updated)
         LanguageStreak.objects.filter(pk=row.pk).update(**fields)
         for name, value in fields.items():
             setattr(row, name, value)
@@ -179,13 +180,18 @@ def _streak_days_set(
     activity_type = ActivityType.objects.filter(code=STREAK_DAYS).first()
     if activity_type is None:
         return ()
+    best = streak_days_best(streaks=streaks, rest=rest)
+    return metric_set(user=user.pk, activity_type=activity_type, value=best).new_badges
+
+
+def streak_days_best(*, streaks: Iterable[LanguageStreak], rest: AbstractSet[dt.date]) -> int:
+    """What STREAK_DAYS holds for these language streak rows (``_streak_days_set``)."""
     rows = [row for row in streaks if row.length and row.last_date is not None]
     latest = max((row.last_date for row in rows), default=None)
-    best = max(
+    return max(
         (daily_streak_on(stored_streak(row), today=latest, rest=rest).daily_streak for row in rows),
         default=0,
     )
-    return metric_set(user=user.pk, activity_type=activity_type, value=best).new_badges
 
 
 def _counted_days(*, user_ids: Iterable[int], since: dt.date | None) -> tuple[dict[int, set[dt.date]], dict[int, str]]:
@@ -315,6 +321,12 @@ def friend_streaks_refresh(*, user: User, since: dt.date) -> None:
     _friendships_refresh(user_id=user.pk, user_tz=user.timezone, since=since - dt.timedelta(days=FRIEND_WINDOW_DAYS))
 
 
+def friend_streaks_rebuild(*, user_id: int, user_tz: str) -> None:
+    """Recompute the friend streaks of the user's active friendships from the whole history of
+    both sides' practice days (a rebuild). Inside the caller's transaction."""
+    _friendships_refresh(user_id=user_id, user_tz=user_tz, since=None)
+
+
 def _friendships_write(changes: dict[int, FriendStreakState]) -> None:
     """Store new friend streak states in one ``UPDATE`` (a ``CASE`` per column).
 
@@ -384,7 +396,7 @@ def streaks_rebuild(*, user_id: int) -> None:
             LanguageStreak(
                 user_id=user_id,
                 language_id=language_id,
-                **_streak_fields(daily_streak_from_days(days, rest=rest, freezes=freeze_rule())),
+                **streak_fields(daily_streak_from_days(days, rest=rest, freezes=freeze_rule())),
             )
             for language_id, days in counted.items()
         ]
