@@ -28,8 +28,6 @@ doubling delay, so one bad batch never blocks the rest. Staff see waiting rows i
 
 import datetime as dt
 import logging
-import threading
-import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -40,6 +38,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from gamification.models import QueuedEventBatch, User
+from gamification.services.broker import PublishBreaker
 from gamification.services.db import atomic_with_retry, is_database_unavailable
 from gamification.services.events import events_record
 
@@ -191,36 +190,11 @@ def queued_events_apply_due() -> int:
 
 
 # Signalling Celery ------------------------------------------------------------------------------
-class _Breaker:
-    """After a failed publish, leave the broker alone for ``PAUSE`` seconds: a broker outage costs
-    one bounded connect per process and pause, not one per request (the sweep applies the rows)."""
-
-    PAUSE = 5.0
-    WARNING_INTERVAL = 60.0
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.paused_until = 0.0
-        self.warned_at = -self.WARNING_INTERVAL
-
-    def open(self) -> bool:
-        return time.monotonic() >= self.paused_until
-
-    def failed(self, error: BaseException) -> None:
-        now = time.monotonic()
-        with self.lock:
-            self.paused_until = now + self.PAUSE
-            if now - self.warned_at < self.WARNING_INTERVAL:
-                return
-            self.warned_at = now
-        logger.warning(
-            "Could not signal queued events to the broker (%s: %s); the periodic sweep will apply them",
-            type(error).__name__,
-            error,
-        )
-
-
-_breaker = _Breaker()
+_breaker = PublishBreaker(
+    pause=5.0,
+    warning="Could not signal queued events to the broker; the periodic sweep will apply them",
+    logger=logger,
+)
 
 
 def _publish() -> None:

@@ -38,7 +38,6 @@ import http.client
 import json
 import logging
 import ssl
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -53,6 +52,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from gamification.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from gamification.services.broker import PublishBreaker
 from gamification.services.db import atomic_with_retry
 from gamification.services.webhooks import iso_utc
 from gamification.validators import webhook_url_validate
@@ -401,36 +401,11 @@ def webhook_deliveries_purge(*, now: dt.datetime | None = None, chunk: int = 100
 
 
 # Celery hand-off --------------------------------------------------------------------------------
-class _Breaker:
-    """After a failed publish, leave the broker alone for a while: a broker outage must not cost
-    every request a connect timeout (the periodic sweep sends those deliveries anyway)."""
-
-    PAUSE = 10.0
-    WARNING_INTERVAL = 60.0
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.paused_until = 0.0
-        self.warned_at = -self.WARNING_INTERVAL
-
-    def open(self) -> bool:
-        return time.monotonic() >= self.paused_until
-
-    def failed(self, error: BaseException) -> None:
-        now = time.monotonic()
-        with self.lock:
-            self.paused_until = now + self.PAUSE
-            if now - self.warned_at < self.WARNING_INTERVAL:
-                return
-            self.warned_at = now
-        logger.warning(
-            "Could not hand webhook deliveries to the broker (%s: %s); the periodic sweep will send them",
-            type(error).__name__,
-            error,
-        )
-
-
-_breaker = _Breaker()
+_breaker = PublishBreaker(
+    pause=10.0,
+    warning="Could not hand webhook deliveries to the broker; the periodic sweep will send them",
+    logger=logger,
+)
 
 
 def _publish(delivery_ids: list[str]) -> None:

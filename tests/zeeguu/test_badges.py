@@ -138,7 +138,7 @@ class TestFriendBadges:
         make_friends(me, friend)
         award(friend, "TRANSLATED_WORDS", 1)  # unseen
         UserMetric.objects.create(
-            user=friend, activity_type=ActivityType.objects.get(code="TRANSLATED_WORDS"), value=77
+            user=friend, activity_type=ActivityType.objects.get(code="TRANSLATED_WORDS"), value=987654321
         )
 
         response = frontend_for(me).get("//friend_badges/friend")
@@ -150,7 +150,8 @@ class TestFriendBadges:
         (badge,) = category["badges"]
         assert badge["achieved"] is True and badge["level"] == 1
         assert badge["icon_name"] == "translated-words.svg"
-        assert "77" not in response.content.decode()
+        # (Nine digits: a timestamp's microseconds cannot hold them by chance, as "77" once did.)
+        assert "987654321" not in response.content.decode()
 
     def test_a_friend_without_achievements_has_none(self, me):
         make_friends(me, UserFactory(username="friend"))
