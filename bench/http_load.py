@@ -93,7 +93,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -268,10 +268,33 @@ def usernames(count: int, rng: random.Random) -> list[str]:
     return names
 
 
+def user_rows(names: list[str], rng: random.Random, created: dt.datetime) -> Iterator[dict]:
+    """The benches' learners as raw ``User`` rows for ``insert_rows``: the username's animal as
+    avatar, a matching colour pair, an unusable password (the benches log in by token)."""
+    from gamification.constants import MATCHING_COLOR_PAIRS
+
+    for n, username in enumerate(names):
+        character, background = MATCHING_COLOR_PAIRS[n % len(MATCHING_COLOR_PAIRS)]
+        yield {
+            "password": "!",
+            "email": f"{username}@bench.example.com",
+            "username": username,
+            "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            "timezone": TIMEZONES[n % len(TIMEZONES)],
+            "avatar_image": username.split("_", 1)[1].rstrip("0123456789"),
+            "avatar_character_color": character,
+            "avatar_background_color": background,
+            "is_superuser": False,
+            "is_staff": False,
+            "is_active": True,
+            "created_at": created,
+            "updated_at": created,
+        }
+
+
 def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     from django.db import transaction
 
-    from gamification.constants import MATCHING_COLOR_PAIRS
     from gamification.models import (
         ActivityEvent,
         Classroom,
@@ -293,26 +316,8 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     began = time.perf_counter()
     names = usernames(args.learners, rng)
 
-    def users() -> Iterable[dict]:
-        for n, username in enumerate(names):
-            character, background = MATCHING_COLOR_PAIRS[n % len(MATCHING_COLOR_PAIRS)]
-            yield {
-                "password": "!",  # unusable: the bench logs in by token
-                "email": f"{username}@bench.example.com",
-                "username": username,
-                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                "timezone": TIMEZONES[n % len(TIMEZONES)],
-                "avatar_image": username.split("_", 1)[1].rstrip("0123456789"),
-                "avatar_character_color": character,
-                "avatar_background_color": background,
-                "is_superuser": False,
-                "is_staff": False,
-                "is_active": True,
-                "created_at": created,
-            }
-
     with transaction.atomic():
-        insert_rows(User, users(), adapt_datetimes=True)
+        insert_rows(User, user_rows(names, rng, created), adapt_datetimes=True)
     user_ids = list(User.objects.order_by("id").values_list("id", flat=True))
     # Most learners study one language, some a second one.
     languages = {user_id: LANGUAGES[i % len(LANGUAGES)] for i, user_id in enumerate(user_ids)}

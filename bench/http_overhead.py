@@ -63,7 +63,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import http_load
-from common import EVENT_MIX, LANGUAGES, TIMEZONES, insert_rows, log, mariadb_execute, random_event_details
+from common import EVENT_MIX, LANGUAGES, insert_rows, log, mariadb_execute, random_event_details
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent  # gunicorn of the interpreter running this (the venv)
@@ -120,7 +120,6 @@ def parse_args() -> argparse.Namespace:
 def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     from django.db import transaction
 
-    from gamification.constants import MATCHING_COLOR_PAIRS
     from gamification.models import (
         ActivityEvent,
         Classroom,
@@ -136,27 +135,8 @@ def fill(args: argparse.Namespace, now: dt.datetime) -> None:
     created = now - dt.timedelta(weeks=12)
     names = http_load.usernames(args.users, rng)
 
-    def users() -> Iterable[dict]:
-        for n, username in enumerate(names):
-            character, background = MATCHING_COLOR_PAIRS[n % len(MATCHING_COLOR_PAIRS)]
-            yield {
-                "password": "!",
-                "email": f"{username}@bench.example.com",
-                "username": username,
-                "name": f"{rng.choice(http_load.FIRST_NAMES)} {rng.choice(http_load.LAST_NAMES)}",
-                "timezone": TIMEZONES[n % len(TIMEZONES)],
-                "avatar_image": username.split("_", 1)[1].rstrip("0123456789"),
-                "avatar_character_color": character,
-                "avatar_background_color": background,
-                "is_superuser": False,
-                "is_staff": False,
-                "is_active": True,
-                "created_at": created,
-                "updated_at": created,
-            }
-
     with transaction.atomic():
-        insert_rows(User, users(), adapt_datetimes=True)
+        insert_rows(User, http_load.user_rows(names, rng, created), adapt_datetimes=True)
     ids = list(User.objects.order_by("id").values_list("id", flat=True))
     probe, friends = ids[0], ids[1 : 1 + args.friends]
     classmates = ids[1 + args.friends : args.friends + args.board_size]

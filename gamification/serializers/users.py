@@ -76,11 +76,7 @@ def user_summary_out(user: User) -> dict:
     return {
         "username": user.username,
         "name": user.name,
-        "avatar": {
-            "image": user.avatar_image,
-            "character_color": user.avatar_character_color,
-            "background_color": user.avatar_background_color,
-        },
+        "avatar": avatar_of(user),
     }
 
 

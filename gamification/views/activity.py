@@ -27,7 +27,11 @@ class ActivityPagination(CursorPagination):
 @extend_schema(
     tags=["me"],
     summary="My activity log, newest first, cursor-paginated (100 a page)",
-    responses={200: ActivityEntrySerializer(many=True), 400: OpenApiResponse(description="An unknown filter value.")},
+    responses={
+        200: ActivityEntrySerializer(many=True),
+        400: OpenApiResponse(description="An unknown filter value."),
+        404: OpenApiResponse(description="A cursor this service did not issue."),
+    },
 )
 class MyActivityView(generics.ListAPIView):
     """My activity log, filterable by type, language and time (``since`` inclusive, ``until``
