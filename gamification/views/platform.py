@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gamification.exceptions import NotFoundError
+from gamification.filters.platform import PlatformUserFilter
 from gamification.models import User
 from gamification.permissions import IsPlatformAccount
 from gamification.selectors.platform import platform_users
@@ -25,7 +26,6 @@ from gamification.services.platform import platform_user_get, platform_user_put,
 from gamification.services.users import user_delete
 from gamification.views.accounts import client_name_of
 from gamification.views.inputs import validated_body
-from gamification.views.platform_filters import PlatformUserFilter
 from gamification.views.schema import validation_error
 
 EXTERNAL_ID = OpenApiParameter(
