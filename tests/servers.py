@@ -136,11 +136,16 @@ class PrivateMariaDB:
     ``durable=False`` (the tests) writes the redo log to the operating system at each commit and
     flushes it once a second, without the doublewrite buffer: twice as fast to migrate, and a
     killed server still loses no committed transaction (only an operating-system crash would).
-    ``durable=True`` (the benchmark) flushes at each commit, as production does."""
+    ``durable=True`` (the benchmark) flushes at each commit, as production does.
+    ``buffer_pool`` (InnoDB's buffer pool, e.g. ``"2G"``) and ``log_file`` (its redo log) default
+    to a small test server's; a benchmark of bulk work gives them a production server's sizes."""
 
-    def __init__(self, directory: Path, *, durable: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, durable: bool = True, buffer_pool: str = "64M", log_file: str = "16M"
+    ) -> None:
         self.directory = directory
         self.durable = durable
+        self.buffer_pool, self.log_file = buffer_pool, log_file
         self.datadir = directory / "data"
         self.socket = directory / "mariadb.sock"
         self.pid_file = directory / "mariadb.pid"
@@ -181,8 +186,8 @@ class PrivateMariaDB:
             f"--pid-file={self.pid_file}",
             f"--log-error={self.log_path}",
             "--skip-name-resolve",
-            "--innodb-buffer-pool-size=64M",
-            "--innodb-log-file-size=16M",
+            f"--innodb-buffer-pool-size={self.buffer_pool}",
+            f"--innodb-log-file-size={self.log_file}",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
             *self._durability(),

@@ -104,7 +104,12 @@ class ImportCommand(BaseCommand):
     def report(self, summary: ImportSummary, rejected: RejectedFile) -> None:
         self.stdout.write(
             f"accepted {summary.accepted}, duplicates {summary.duplicates}, rejected {summary.rejected}"
-            + (f", users rebuilt {summary.users_rebuilt}" if summary.users_rebuilt else "")
+            + (
+                f", users rebuilt {summary.users_rebuilt}"
+                f" (lines stored in {summary.store_seconds:.1f} s, rebuild {summary.rebuild_seconds:.1f} s)"
+                if summary.users_rebuilt
+                else ""
+            )
         )
         if summary.rejected:
             raise CommandError(

@@ -2,7 +2,11 @@
 
 ``gamification.imports`` reads and validates the file; these functions store what it validated.
 
-- Users go through ``platform_user_put``, the platform API's own path: one rule for both.
+- Users: a chunk's new users are created together (``import_users_store``: one query for the
+  users already known, one for taken emails and usernames, a few for generated usernames, one
+  multi-row insert), with the rules of ``platform_user_put``, the platform API's own path;
+  changed users, repeats within a chunk and anything a concurrent writer got to first go
+  through ``platform_user_put`` itself, one by one.
 - Events are stored in chunks, each one transaction, with multi-row ``INSERT``s that skip a
   key the user already holds (the (user, idempotency hash) unique constraint decides, also
   against a concurrent writer); the driver's row count tells the new from the duplicates. Nothing is derived per event: metrics, first occurrences, streaks and badges come
@@ -16,7 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -24,6 +30,9 @@ from gamification.models import ActivityEvent, User
 from gamification.services.events import sha256_hex
 from gamification.services.platform import platform_user_put
 from gamification.services.rebuild import RebuildResult, users_rebuild_batched
+from gamification.services.usernames import animal_of, usernames_generate
+from gamification.services.users import avatar_random
+from gamification.validators import external_id_validate
 
 INSERT_BATCH = 1000
 
@@ -40,6 +49,124 @@ def import_user_put(*, external_id: str, **fields: Any) -> bool:
     existing = User.objects.filter(external_id=external_id).values_list("updated_at", flat=True).first()
     user, created = platform_user_put(external_id=external_id, **fields)
     return created or user.updated_at != existing
+
+
+# What a user line may set, as platform_user_put compares it with the stored row.
+_PROFILE_FIELDS = ("name", "email", "username", "timezone")
+TAKEN_EMAIL = "An account with this email already exists."
+TAKEN_USERNAME = "This username is taken."
+
+
+def _unchanged(user: User, fields: dict[str, Any]) -> bool:
+    return all(fields[name] == getattr(user, name) for name in _PROFILE_FIELDS if fields.get(name) is not None)
+
+
+def import_users_store(*, users: list[dict[str, Any]]) -> list[bool | ValidationError]:
+    """Create or update a chunk of validated user lines (``UserImportSerializer``), in order;
+    for each: True (created or updated), False (already the same: a re-run), or the
+    ValidationError that refused it (a taken email or username, as ``platform_user_put``
+    says). Call it in a transaction: each line's writes are in a savepoint of their own.
+
+    New users, each external id once in the chunk, are written with one multi-row insert
+    (usernames generated for all of them together). A line that changes a known user, names an
+    external id an earlier line of the chunk named, or meets a concurrent writer's row at insert
+    goes through ``import_user_put``, one at a time."""
+    results: list[bool | ValidationError | None] = [None] * len(users)
+    for index, fields in enumerate(users):
+        try:
+            external_id_validate(fields["external_id"])
+        except ValidationError as error:
+            results[index] = ValidationError({"external_id": error.messages})
+    known = {
+        user.external_id: user
+        for user in User.objects.filter(
+            external_id__in={
+                fields["external_id"] for fields, result in zip(users, results, strict=True) if result is None
+            }
+        )
+    }
+    one_by_one: list[int] = []
+    new: list[int] = []
+    seen: set[str] = set()
+    for index, fields in enumerate(users):
+        if results[index] is not None:
+            continue
+        external_id = fields["external_id"]
+        if external_id in seen:
+            one_by_one.append(index)
+        elif external_id in known:
+            if _unchanged(known[external_id], fields):
+                results[index] = False
+            else:
+                one_by_one.append(index)
+        else:
+            new.append(index)
+        seen.add(external_id)
+
+    new = _refuse_taken(users, new, results)
+    if new:
+        try:
+            with transaction.atomic():
+                _users_insert([users[index] for index in new])
+        except IntegrityError:  # a concurrent writer took an external id, email or username
+            one_by_one.extend(new)
+        else:
+            for index in new:
+                results[index] = True
+    for index in sorted(one_by_one):
+        try:
+            with transaction.atomic():
+                results[index] = import_user_put(**users[index])
+        except ValidationError as error:
+            results[index] = error
+    return [result for result in results if result is not None]
+
+
+def _refuse_taken(users: list[dict[str, Any]], new: list[int], results: list) -> list[int]:
+    """Of the new users' lines, those whose email or chosen username is free (in the database and
+    among the chunk's earlier lines); the others get their ValidationError in ``results``."""
+    emails = {users[index]["email"] for index in new if users[index].get("email")}
+    usernames = {users[index]["username"].lower() for index in new if users[index].get("username")}
+    taken_emails = set(User.objects.filter(email__in=emails).values_list("email", flat=True)) if emails else set()
+    taken_usernames = (
+        set(User.objects.filter(username_key__in=usernames).values_list("username_key", flat=True))
+        if usernames
+        else set()
+    )
+    free: list[int] = []
+    for index in new:
+        email, username = users[index].get("email"), (users[index].get("username") or "").lower()
+        if email and email in taken_emails:
+            results[index] = ValidationError({"email": [TAKEN_EMAIL]})
+        elif username and username in taken_usernames:
+            results[index] = ValidationError({"username": [TAKEN_USERNAME]})
+        else:
+            free.append(index)
+            taken_emails.add(email)
+            taken_usernames.add(username)
+    return free
+
+
+def _users_insert(users: list[dict[str, Any]]) -> None:
+    """Insert new users as ``user_create`` makes them for the platform: no usable password, the
+    given or a generated username with its animal's avatar, UTC unless a time zone is given."""
+    chosen = [fields["username"] for fields in users if fields.get("username")]
+    generated = iter(usernames_generate(sum(1 for f in users if not f.get("username")), reserved=chosen))
+    rows = []
+    for fields in users:
+        username = fields.get("username") or next(generated)
+        rows.append(
+            User(
+                external_id=fields["external_id"],
+                email=fields.get("email"),
+                name=fields.get("name") or "",
+                timezone=fields.get("timezone") or "UTC",
+                username=username,
+                password=make_password(None),
+                **avatar_random(animal=animal_of(username)),
+            )
+        )
+    User.objects.bulk_create(rows, batch_size=INSERT_BATCH)
 
 
 def _event_values(event: dict[str, Any], *, received_at: str, adapt_datetime: Callable) -> dict[str, Any]:

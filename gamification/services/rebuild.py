@@ -13,14 +13,14 @@ run repairs.
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from gamification import signals
@@ -216,7 +216,9 @@ def streak_peaks_award(*, user_ids: Iterable[int], award_times: AwardTimesFromLo
 
 
 # Batched rebuild (historical imports) ----------------------------------------------------------
-IMPORT_REBUILD_BATCH = 500
+IMPORT_REBUILD_BATCH = 500  # users at most in a batch
+IMPORT_REBUILD_EVENTS = 10_000  # and at most this many of their events (one user alone may have more)
+_COUNT_CHUNK = 1000
 _REBUILD_TYPES = sorted({*COUNTED_ONCE, EventType.EXERCISE_ANSWERED, EventType.PRACTICE})
 _BULK_BATCH = 1000
 
@@ -518,13 +520,39 @@ def _awards_announce(*, user_id: int, user_badges: tuple[UserBadge, ...]) -> Non
     )
 
 
+def _rebuild_batches(ids: list[int]) -> Iterator[list[int]]:
+    """``ids`` cut into batches of at most ``IMPORT_REBUILD_BATCH`` users and (unless a single
+    user has more) ``IMPORT_REBUILD_EVENTS`` of their events in the log, so that what a batch
+    holds in memory stays the same whether learners have ten events each or a thousand. One
+    counting query per thousand users."""
+    batch: list[int] = []
+    size = 0
+    for start in range(0, len(ids), _COUNT_CHUNK):
+        part = ids[start : start + _COUNT_CHUNK]
+        counts = dict(
+            ActivityEvent.objects.filter(user_id__in=part, type__in=_REBUILD_TYPES)
+            .order_by()
+            .values_list("user_id")
+            .annotate(events=Count("id"))
+        )
+        for user_id in part:
+            events = counts.get(user_id, 0)
+            if batch and (len(batch) >= IMPORT_REBUILD_BATCH or size + events > IMPORT_REBUILD_EVENTS):
+                yield batch
+                batch, size = [], 0
+            batch.append(user_id)
+            size += events
+    if batch:
+        yield batch
+
+
 def users_rebuild_batched(
     *, user_ids: Iterable[int], on_progress: Callable[[int], None] | None = None
 ) -> RebuildResult:
     """What ``import_derived_rebuild`` computes (first occurrences, practice days, streaks,
     metrics, friend streaks and the badges newly reached, stamped with the time each threshold
     was crossed, STREAK_DAYS levels of a lapsed streak included), for batches of
-    ``IMPORT_REBUILD_BATCH`` users: each batch in one transaction, its events read in one query
+    at most ``IMPORT_REBUILD_BATCH`` users and ``IMPORT_REBUILD_EVENTS`` events: each batch in one transaction, its events read in one query
     and its rows replaced with multi-row statements, a fixed number of queries per batch
     (plus three for each user with an active friendship). ``on_progress`` gets the batch size.
 
@@ -540,8 +568,7 @@ def users_rebuild_batched(
     for levels in thresholds.values():
         levels.sort()
     changed = awarded = 0
-    for start in range(0, len(ids), IMPORT_REBUILD_BATCH):
-        batch = ids[start : start + IMPORT_REBUILD_BATCH]
+    for batch in _rebuild_batches(ids):
         batch_changed, batch_awarded = _batch_rebuild(batch, types_by_code=types_by_code, thresholds=thresholds)
         changed += batch_changed
         awarded += batch_awarded

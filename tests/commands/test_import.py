@@ -22,6 +22,7 @@ from gamification.models import (
 )
 from gamification.services.events import events_record
 from gamification.services.platform import platform_user_put
+from gamification.services.usernames import animal_of
 from gamification.services.webhooks import webhook_endpoint_put
 from tests.factories import make_friends
 
@@ -381,6 +382,53 @@ class TestImportUsers:
     def test_a_missing_file_is_exit_2(self, tmp_path):
         assert run("import_users", str(tmp_path / "missing.csv"))[0] == 2
 
+    def test_a_chunk_refuses_taken_emails_and_usernames_and_applies_repeats_in_order(self, tmp_path):
+        platform_user_put(external_id="old", email="taken@example.com", username="Taken_Name")
+        path = write_ndjson(
+            tmp_path / "users.ndjson",
+            [
+                {"external_id": "a", "email": "a@example.com", "username": "ana"},
+                {"external_id": "b", "email": "TAKEN@example.com"},  # an existing user's, ignoring case
+                {"external_id": "c", "username": "taken_name"},  # an existing user's, ignoring case
+                {"external_id": "d", "email": "a@example.com"},  # line 1's
+                {"external_id": "e", "username": "ANA"},  # line 1's
+                {"external_id": "a", "name": "Ana again"},  # line 1's user, updated
+                {"external_id": "f"},
+            ],
+        )
+
+        status, out = run("import_users", path)
+
+        assert status == 1 and "accepted 3, duplicates 0, rejected 4" in out
+        rejected = [json.loads(line) for line in (tmp_path / "users.ndjson.rejected.ndjson").read_text().splitlines()]
+        assert rejected == [
+            {"line": 2, "error": {"email": ["An account with this email already exists."]}},
+            {"line": 3, "error": {"username": ["This username is taken."]}},
+            {"line": 4, "error": {"email": ["An account with this email already exists."]}},
+            {"line": 5, "error": {"username": ["This username is taken."]}},
+        ]
+        ana = User.objects.get(external_id="a")
+        assert (ana.email, ana.username, ana.name) == ("a@example.com", "ana", "Ana again")
+        generated = User.objects.get(external_id="f")
+        assert generated.username and generated.avatar_image == animal_of(generated.username)
+        assert not generated.has_usable_password() and generated.email is None and generated.timezone == "UTC"
+        assert not User.objects.filter(external_id__in=["b", "c", "d", "e"]).exists()
+
+    def test_new_users_cost_a_fixed_number_of_queries_whatever_their_number(self, tmp_path):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        def queries_for(count: int, prefix: str) -> int:
+            path = write_ndjson(tmp_path / f"{prefix}.ndjson", [{"external_id": f"{prefix}{n}"} for n in range(count)])
+            with CaptureQueriesContext(connection) as captured:
+                assert run("import_users", path) == (0, f"accepted {count}, duplicates 0, rejected 0\n")
+            return len(captured)
+
+        few, many = queries_for(5, "few"), queries_for(300, "many")
+        assert many <= few + 6  # a few more rounds of username generation at most, never one per user
+        usernames = list(User.objects.filter(external_id__startswith="many").values_list("username_key", flat=True))
+        assert len(set(usernames)) == 300
+
 
 @pytest.mark.django_db
 class TestStandardInputAndProgress:
@@ -417,3 +465,23 @@ class TestStandardInputAndProgress:
 
         assert "accepted 3" in out.getvalue()
         assert "Users: 3 lines" in err.getvalue()
+
+
+@pytest.mark.django_db
+class TestRebuildBatches:
+    def test_batches_are_bounded_by_users_and_by_events(self, monkeypatch, django_assert_num_queries):
+        from gamification.services import rebuild
+        from tests.factories import EventFactory, UserFactory
+
+        monkeypatch.setattr(rebuild, "IMPORT_REBUILD_BATCH", 3)
+        monkeypatch.setattr(rebuild, "IMPORT_REBUILD_EVENTS", 10)
+        users = [UserFactory() for _ in range(8)]
+        for user, count in zip(users, [8, 5, 1, 12, 0, 0, 0, 0], strict=True):
+            for n in range(count):
+                EventFactory(user=user, type="practice", idempotency_key=f"{user.pk}-{n}")
+        a, b, c, d, e, f, g, h = (user.pk for user in users)
+
+        with django_assert_num_queries(1):  # one count for up to a thousand users
+            batches = list(rebuild._rebuild_batches(sorted(user.pk for user in users)))
+
+        assert batches == [[a], [b, c], [d], [e, f, g], [h]]

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from gamification.constants import ADJECTIVES, ANIMALS
 from gamification.models import User
 from gamification.services import usernames
-from gamification.services.usernames import animal_of, username_generate
+from gamification.services.usernames import animal_of, username_generate, usernames_generate
 from gamification.services.users import user_create, user_update
 from gamification.validators import username_normalize
 from tests.factories import UserFactory
@@ -100,8 +100,18 @@ class TestUsernameGeneration:
         name = username_generate(pick=lambda options: options[0])
         assert 10 <= int(name.removeprefix(base)) <= 99
 
+    def test_many_names_at_once_are_distinct_free_and_avoid_the_reserved_ones(self, django_assert_max_num_queries):
+        base = f"{ADJECTIVES[0]}_{ANIMALS[0]}"
+        UserFactory(username=base)
+        with django_assert_max_num_queries(6):  # one per round, not one per name
+            names = usernames_generate(40, pick=lambda options: options[0], reserved=[f"{base.upper()}5"])
+        assert len(names) == 40 == len({name.lower() for name in names})
+        assert base not in names and f"{base}5" not in names
+        assert all(name.startswith(base) for name in names)
+        assert not User.objects.filter(username_key__in=[name.lower() for name in names]).exists()
+
     def test_generation_is_bounded_when_every_candidate_is_taken(self, monkeypatch):
-        monkeypatch.setattr(usernames, "_first_free", lambda candidates: None)
+        monkeypatch.setattr(usernames, "_taken_keys", lambda candidates: {c.lower() for c in candidates})
         with pytest.raises(RuntimeError, match="exhausted"):
             username_generate()
 
