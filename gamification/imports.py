@@ -186,13 +186,14 @@ def _users_chunk(
     commit per chunk: the commits cost more than the rows); rejected lines are reported in order."""
     errors: dict[int, dict] = {}
     valid: list[tuple[int, dict[str, Any]]] = []
+    serializer = UserImportSerializer()  # one instance for the chunk: building its fields costs more than a line
     for number, record, error in chunk:
         if error is None:
-            serializer = UserImportSerializer(data=record)
-            if serializer.is_valid():
-                valid.append((number, serializer.validated_data))
+            try:
+                valid.append((number, serializer.run_validation(record)))
                 continue
-            error = serializer.errors
+            except serializers.ValidationError as failure:
+                error = _error_detail(failure)
         errors[number] = error
     if valid:
         with transaction.atomic():

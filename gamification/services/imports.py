@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+import secrets
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models.constants import OnConflict
@@ -147,6 +149,12 @@ def _refuse_taken(users: list[dict[str, Any]], new: list[int], results: list) ->
     return free
 
 
+def _unusable_password() -> str:
+    """What ``make_password(None)`` stores (the unusable prefix and a random suffix), from one
+    call to the system's random source instead of forty."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
+
+
 def _users_insert(users: list[dict[str, Any]]) -> None:
     """Insert new users as ``user_create`` makes them for the platform: no usable password, the
     given or a generated username with its animal's avatar, UTC unless a time zone is given."""
@@ -162,7 +170,7 @@ def _users_insert(users: list[dict[str, Any]]) -> None:
                 name=fields.get("name") or "",
                 timezone=fields.get("timezone") or "UTC",
                 username=username,
-                password=make_password(None),
+                password=_unusable_password(),
                 **avatar_random(animal=animal_of(username)),
             )
         )
