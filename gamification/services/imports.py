@@ -16,11 +16,10 @@
   multi-row statements per batch (``rebuild.users_rebuild_batched``).
 """
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-import secrets
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
