@@ -95,7 +95,9 @@ sys.stdin = Stdin(open(path, "rb"))
 try:
     call_command(command, "-", "--no-progress")
 finally:
-    peaks["at_end_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peaks["at_end_kib"] = usage.ru_maxrss
+    peaks["cpu_s"] = usage.ru_utime + usage.ru_stime
     peaks["lines"] = sys.stdin.buffer.lines
     sys.stderr.write("\nPEAKS " + json.dumps(peaks) + "\n")
 """
@@ -177,7 +179,36 @@ def manage(env: dict, *arguments: str) -> str:
     return result.stdout
 
 
-def timed_import(env: dict, command: str, path: Path, workdir: Path) -> tuple[float, dict, str]:
+def server_process(port: int):
+    """The local MariaDB server listening on ``port`` (for its CPU time), or None."""
+    import psutil
+
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] not in {"mariadbd", "mysqld"}:
+            continue
+        options = [part for part in process.info["cmdline"] or [] if part.startswith("--port")]
+        if (options and options[-1] == f"--port={port}") or (not options and port == 3306):
+            return process
+    return None
+
+
+def server_cpu(process) -> float:
+    if process is None:
+        return float("nan")
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def machine_iowait() -> float:
+    import psutil
+
+    return getattr(psutil.cpu_times(), "iowait", float("nan"))
+
+
+def timed_import(env: dict, command: str, path: Path, workdir: Path, server) -> tuple[float, dict, str]:
+    """Run the import; its wall time, the RUNNER's peaks and CPU, the database server's CPU and
+    the machine's I/O wait over the run (``peaks["server_cpu_s"]``, ``peaks["iowait_s"]``)."""
+    server_before, iowait_before = server_cpu(server), machine_iowait()
     started = time.perf_counter()
     result = subprocess.run(  # noqa: S603 (our own interpreter and scripts)
         [sys.executable, "-c", RUNNER, str(CHECKPOINT), str(path), command],
@@ -188,10 +219,20 @@ def timed_import(env: dict, command: str, path: Path, workdir: Path) -> tuple[fl
         check=False,
     )
     elapsed = time.perf_counter() - started
+    server_used, iowait = server_cpu(server) - server_before, machine_iowait() - iowait_before
     peaks_line = [line for line in result.stderr.splitlines() if line.startswith("PEAKS ")]
     if result.returncode != 0 or not peaks_line:
         sys.exit(f"{command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-3000:]}")
-    return elapsed, json.loads(peaks_line[-1][6:]), result.stdout.strip()
+    peaks = json.loads(peaks_line[-1][6:])
+    peaks.update(server_cpu_s=server_used, iowait_s=iowait)
+    return elapsed, peaks, result.stdout.strip()
+
+
+def cpu_line(peaks: dict) -> str:
+    return (
+        f"CPU: importer {peaks['cpu_s']:.1f} s, MariaDB {peaks['server_cpu_s']:.1f} s, "
+        f"machine I/O wait {peaks['iowait_s']:.1f} s"
+    )
 
 
 SNAPSHOT = r"""
@@ -257,10 +298,13 @@ def main() -> None:
         users_path, events_path = write_files(directory, args)
         log(f"events file: {events_path.stat().st_size / 1e6:.0f} MB")
 
-        users_s, _, users_out = timed_import(env, "import_users", users_path, directory)
+        process = server_process(parts.port or 3306)
+        users_s, user_peaks, users_out = timed_import(env, "import_users", users_path, directory, process)
         log(f"import_users: {users_s:.1f} s ({args.users / users_s:.0f} users/s): {users_out}")
-        events_s, peaks, events_out = timed_import(env, "import_events", events_path, directory)
+        log(f"  {cpu_line(user_peaks)}")
+        events_s, peaks, events_out = timed_import(env, "import_events", events_path, directory, process)
         log(f"import_events: {events_s:.1f} s: {events_out}")
+        log(f"  {cpu_line(peaks)}")
         total = users_s + events_s
         log(f"END TO END: {args.events} events in {total:.1f} s = {args.events / total:.0f} events/s (target >= 5000)")
         at_checkpoint = peaks.get("at_checkpoint_kib")

@@ -17,11 +17,13 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -81,11 +83,23 @@ def _lines(stream: BinaryIO, *, first_number: int = 1) -> Iterator[tuple[int, st
             yield number, text, None
 
 
+# orjson reads a line five times faster than ``json``, with the same result for every line it
+# accepts except integers beyond 64 bits (it makes them floats): a line with a run of 19 digits
+# or more, and any line orjson refuses (NaN, lone surrogates, ...), is read by ``json``, whose
+# result and error messages are the reference.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def _json_object(text: str) -> tuple[Any, dict | None]:
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        return None, {"detail": f"Not valid JSON: {str(error)[:200]}"}
+        if _LONG_DIGITS.search(text):
+            raise orjson.JSONDecodeError("long integer", text, 0)
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            return None, {"detail": f"Not valid JSON: {str(error)[:200]}"}
     if not isinstance(value, dict):
         return None, {"detail": "Each line must be a JSON object."}
     return value, None

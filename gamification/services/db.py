@@ -8,12 +8,14 @@
   writers deadlock (``metrics_lock``, ``metrics_lock_or_create``).
 """
 
+import datetime as dt
 import random
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from gamification.models import UserMetric
@@ -167,3 +169,22 @@ def metrics_lock_or_create(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[in
         )
         locked.update(metrics_lock(pairs=missing))
     return locked
+
+
+def utc_datetime_adapter() -> Callable[[dt.datetime], Any]:
+    """A function that adapts an aware datetime for the default connection, as
+    ``connection.ops.adapt_datetimefield_value`` does, for bulk statements of raw rows.
+
+    When the connection stores UTC (the default), it is a plain ``astimezone`` and ``str``:
+    the same text as Django's adapter (naive UTC, ``YYYY-MM-DD HH:MM:SS[.ffffff]``), at a tenth
+    of its cost, which shows at a million rows. Otherwise it is Django's adapter."""
+    ops = connection.ops
+    if not settings.USE_TZ or connection.timezone_name != "UTC" or connection.vendor not in {"mysql", "sqlite"}:
+        return ops.adapt_datetimefield_value
+
+    def adapt(value: dt.datetime) -> Any:
+        if value.tzinfo is None:
+            return ops.adapt_datetimefield_value(value)  # Django's error for a naive time
+        return str(value.astimezone(dt.UTC).replace(tzinfo=None))
+
+    return adapt

@@ -94,13 +94,17 @@ class Claim:
     language_id: str
     occurred_at: dt.datetime
 
+    @property
+    def stored_key(self) -> str:
+        # The stored key is for people reading the admin; the hash of the full key carries
+        # uniqueness (case-folding can lengthen a word: "ß" → "ss").
+        return self.key[:FIRST_OCCURRENCE_KEY_MAX_LENGTH]
+
     def as_row(self) -> FirstOccurrence:
         return FirstOccurrence(
             user_id=self.user_id,
             kind=self.kind,
-            # The stored key is for people reading the admin; the hash of the full key carries
-            # uniqueness (case-folding can lengthen a word: "ß" → "ss").
-            key=self.key[:FIRST_OCCURRENCE_KEY_MAX_LENGTH],
+            key=self.stored_key,
             key_hash=self.key_hash,
             language_id=self.language_id,
             occurred_at=self.occurred_at,

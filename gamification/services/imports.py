@@ -28,6 +28,7 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from gamification.models import ActivityEvent, User
+from gamification.services.db import utc_datetime_adapter
 from gamification.services.events import sha256_hex
 from gamification.services.platform import platform_user_put
 from gamification.services.rebuild import RebuildResult, users_rebuild_batched
@@ -230,7 +231,7 @@ def import_events_store(*, events: list[dict[str, Any]]) -> ChunkResult:
     them and counts the rest (a read of every touched user's keys grew with the log)."""
     received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     rows: dict[tuple[int, str], dict[str, Any]] = {}
-    adapt_datetime = connection.ops.adapt_datetimefield_value
+    adapt_datetime = utc_datetime_adapter()
     for event in events:
         row = _event_values(event, received_at=received_at, adapt_datetime=adapt_datetime)
         rows.setdefault((row["user_id"], row["idempotency_hash"]), row)

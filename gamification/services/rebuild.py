@@ -41,8 +41,14 @@ from gamification.rules import CORRECT_EXERCISES, COUNTED_ONCE, EVENT_FED_CODES,
 from gamification.selectors.relationships import friends_count_many
 from gamification.selectors.streaks import daily_streak_current, freeze_rule, rest_dates_of_users
 from gamification.services import streaks
-from gamification.services.db import atomic_with_retry, metrics_lock, metrics_lock_or_create, quoted_table
-from gamification.services.events import Claim, first_occurrence_claims
+from gamification.services.db import (
+    atomic_with_retry,
+    metrics_lock,
+    metrics_lock_or_create,
+    quoted_table,
+    utc_datetime_adapter,
+)
+from gamification.services.events import first_occurrence_claims
 from gamification.services.friends import friends_metric_refresh
 from gamification.services.metrics import badges_award_qualified, badges_award_up_to, metric_set
 from gamification.services.webhooks import webhook_badges_awarded
@@ -374,21 +380,21 @@ def _batch_rebuild(
         FirstOccurrence.objects.filter(user_id__in=ids).delete()
         PracticeDay.objects.filter(user_id__in=ids).delete()
         LanguageStreak.objects.filter(user_id__in=ids).delete()
-        adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+        adapt_datetime, adapt_date = utc_datetime_adapter(), connection.ops.adapt_datefield_value
         _rows_insert(
             FirstOccurrence,
             ["user_id", "kind", "key", "key_hash", "language_id", "occurred_at"],
             [
                 (
-                    row.user_id,
-                    row.kind,
-                    row.key,
-                    row.key_hash,
-                    row.language_id,
-                    adapt_datetime(row.occurred_at),
+                    claim.user_id,
+                    claim.kind,
+                    claim.stored_key,
+                    claim.key_hash,
+                    claim.language_id,
+                    adapt_datetime(claim.occurred_at),
                 )
                 for user_id in ids
-                for row in map(Claim.as_row, derived[user_id].claims)
+                for claim in derived[user_id].claims
             ],
         )
         _rows_insert(

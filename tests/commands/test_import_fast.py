@@ -133,3 +133,39 @@ def test_the_fast_path_never_accepts_what_the_serializer_treats_otherwise(serial
             public = type(error)
         assert public == slow(serializer, event), event
     assert taken > 100
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type": "practice", "duration_seconds": 60}',
+        '{"a": 1, "a": 2}',
+        '{"lesson_id": 12345678901234567890123}',
+        '{"lesson_id": 18446744073709551616}',
+        '{"n": 1e400}',
+        '{"n": NaN}',
+        '{"word": "\\ud800"}',
+        '{"word": "Stra\\u00dfe", "x": [1, 2.5, -0.0, true, null]}',
+        '{"a": ' * 600 + "1" + "}" * 600,
+        '{"a": 1} trailing',
+        "[1, 2]",
+        "",
+    ],
+)
+def test_lines_read_as_the_json_module_reads_them(line):
+    """orjson reads most lines; what it would read differently (64-bit overflow, NaN, lone
+    surrogates) or refuses goes to ``json``, whose result and error text are the reference."""
+    import json
+
+    from gamification.imports import _json_object
+
+    try:
+        expected = json.loads(line)
+    except (ValueError, RecursionError) as error:
+        expected_result = (None, {"detail": f"Not valid JSON: {str(error)[:200]}"})
+    else:
+        expected_result = (
+            (expected, None) if isinstance(expected, dict) else (None, {"detail": "Each line must be a JSON object."})
+        )
+    value, error = _json_object(line)
+    assert repr((value, error)) == repr(expected_result)
