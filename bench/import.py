@@ -268,6 +268,7 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="bench-import-"))
     private = None
     if args.private_server:
+        (directory / "mariadb").mkdir()
         private = PrivateMariaDB(directory / "mariadb", durable=True, buffer_pool=args.buffer_pool, log_file="512M")
         private.install()
         private.start()

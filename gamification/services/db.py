@@ -13,10 +13,12 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models.constants import OnConflict
 
 from gamification.models import UserMetric
 
@@ -188,3 +190,56 @@ def utc_datetime_adapter() -> Callable[[dt.datetime], Any]:
         return str(value.astimezone(dt.UTC).replace(tzinfo=None))
 
     return adapt
+
+
+def rows_insert(
+    model: type, columns: list[str], rows: list[tuple], *, ignore_conflicts: bool = False, batch: int = 1000
+) -> int:
+    """Multi-row ``INSERT`` (``ignore_conflicts``: ``INSERT IGNORE`` on MariaDB, ``INSERT OR
+    IGNORE`` on SQLite, so a row a unique constraint refuses is skipped) of plain tuples whose
+    values are already adapted for the database (ints, strings, None, booleans: see
+    ``utc_datetime_adapter``), ``batch`` rows a statement. Returns how many rows were inserted.
+
+    For bulk work (imports, rebuilds): at tens of thousands of rows, model instances and
+    ``bulk_create`` cost more than the database. On MariaDB the statement's text is built here,
+    every string escaped by the client library's own ``string_literal`` (the connection's
+    character set): MySQLdb's ``executemany`` escapes each value through Python-level converter
+    look-ups that cost ~60 µs a row, more than the server's work."""
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    head = "{} {} ({}) VALUES ".format(
+        connection.ops.insert_statement(on_conflict=OnConflict.IGNORE if ignore_conflicts else None),
+        quote(model._meta.db_table),
+        ", ".join(quote(column) for column in columns),
+    )
+    inserted = 0
+    with connection.cursor() as cursor:
+        if connection.vendor != "mysql":
+            sql = head + "({})".format(", ".join(["%s"] * len(columns)))
+            for start in range(0, len(rows), batch):
+                cursor.executemany(sql, rows[start : start + batch])
+                inserted += cursor.rowcount
+            return inserted
+        connection.ensure_connection()
+        literal = connection.connection.string_literal
+        for start in range(0, len(rows), batch):
+            values = ",".join(
+                "(" + ",".join(map(partial(_mysql_literal, literal), row)) + ")" for row in rows[start : start + batch]
+            )
+            cursor.execute(head + values)
+            inserted += cursor.rowcount
+    return inserted
+
+
+def _mysql_literal(literal: Callable[[bytes], bytes], value: Any) -> str:
+    kind = type(value)
+    if kind is str or isinstance(value, str):  # str subclasses too (TextChoices members)
+        return literal(str.encode(value, "utf-8")).decode("utf-8")
+    if value is None:
+        return "NULL"
+    if kind is bool:
+        return "1" if value else "0"
+    if kind is int:
+        return str(value)
+    raise TypeError(f"rows_insert takes adapted values (int, str, bool, None), not {kind.__name__}.")

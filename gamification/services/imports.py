@@ -24,11 +24,10 @@ from typing import Any
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from gamification.models import ActivityEvent, User
-from gamification.services.db import utc_datetime_adapter
+from gamification.services.db import rows_insert, utc_datetime_adapter
 from gamification.services.events import sha256_hex
 from gamification.services.platform import platform_user_put
 from gamification.services.rebuild import RebuildResult, users_rebuild_batched
@@ -202,26 +201,20 @@ def _event_values(event: dict[str, Any], *, received_at: str, adapt_datetime: Ca
 
 
 def _insert_ignoring_duplicates(rows: list[dict[str, Any]]) -> int:
-    """Multi-row ``INSERT IGNORE`` (MariaDB; ``INSERT OR IGNORE`` on SQLite) of event rows:
-    MySQLdb's ``executemany`` sends one statement per batch of rows. A row whose (user,
+    """Multi-row ``INSERT IGNORE`` (``db.rows_insert``) of event rows: a row whose (user,
     idempotency hash) the log already holds is skipped by the unique constraint. Returns how many
     rows were inserted (the driver's row count, which leaves the skipped ones out)."""
     fields = [field for field in ActivityEvent._meta.concrete_fields if not field.primary_key]
     names = [field.attname for field in fields]
     if set(names) != set(rows[0]):
         raise RuntimeError(f"ActivityEvent's columns changed: {sorted(names)}; update _event_values.")
-    sql = "{} {} ({}) VALUES ({})".format(
-        connection.ops.insert_statement(on_conflict=OnConflict.IGNORE),
-        connection.ops.quote_name(ActivityEvent._meta.db_table),
-        ", ".join(connection.ops.quote_name(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
+    return rows_insert(
+        ActivityEvent,
+        [field.column for field in fields],
+        [tuple(row[name] for name in names) for row in rows],
+        ignore_conflicts=True,
+        batch=INSERT_BATCH,
     )
-    inserted = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(sql, [tuple(row[name] for name in names) for row in rows[start : start + INSERT_BATCH]])
-            inserted += cursor.rowcount
-    return inserted
 
 
 def import_events_store(*, events: list[dict[str, Any]]) -> ChunkResult:

@@ -46,6 +46,7 @@ from gamification.services.db import (
     metrics_lock,
     metrics_lock_or_create,
     quoted_table,
+    rows_insert,
     utc_datetime_adapter,
 )
 from gamification.services.events import first_occurrence_claims
@@ -317,17 +318,8 @@ def _user_derive(user_id: int, events: list[_LogEvent], *, tz_name: str) -> _Der
 
 def _rows_insert(model, columns: list[str], rows: list[tuple]) -> None:
     """Multi-row ``INSERT`` of plain tuples (already adapted for the database), ``_BULK_BATCH``
-    rows a statement: at tens of thousands of rows, model instances and ``bulk_create`` cost
-    more than the database."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (no user input)
-        quote(model._meta.db_table), ", ".join(quote(column) for column in columns), ", ".join(["%s"] * len(columns))
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _BULK_BATCH):
-            cursor.executemany(sql, rows[start : start + _BULK_BATCH])
+    rows a statement (``db.rows_insert``)."""
+    rows_insert(model, columns, rows, batch=_BULK_BATCH)
 
 
 def _metric_values_write(values: dict[int, int]) -> None:
