@@ -1,0 +1,111 @@
+"""Read queries compiled once per process, for the hot read paths (README "Read endpoints
+against a hello-world").
+
+Building a queryset and compiling it to SQL costs 0.3-0.8 ms of CPU for the queries of the
+read endpoints, more than MariaDB takes to answer them. A ``PreparedQuery`` asks the ORM for the
+SQL once per database alias and vendor, with a recognisable stand-in for each parameter, and
+from then on only substitutes the parameters, runs the SQL and applies the ORM's own column
+converters: the rows are exactly what ``queryset.values_list(...)`` gives.
+
+Only what keeps the same SQL for every value can be prepared: single values (``=``, ``<``,
+``LIKE`` through ``startswith``/``contains``, which Django escapes in Python before binding, so
+those are not preparable: pass the escaped pattern yourself), no ``__in`` lists (use a
+subquery), never ``None`` (it becomes ``IS NULL``).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+
+# A stand-in per parameter kind: made from the parameter's position, never a value a caller
+# passes, and its bound form (what the compiled params hold) is what gets replaced.
+_SENTINELS: dict[str, Callable[[int], Any]] = {
+    "int": lambda n: -7_310_000_001 - n,
+    "str": lambda n: f"\x00prepared parameter {n}\x00",
+    "date": lambda n: dt.date(1001 + n, 1, 1),
+    "datetime": lambda n: dt.datetime(1001 + n, 1, 1, 0, 0, 1, tzinfo=dt.UTC),
+}
+
+
+def _bound(kind: str, value: Any, connection) -> Any:
+    """``value`` as the ORM binds it for a field of this kind."""
+    if kind == "date":
+        return connection.ops.adapt_datefield_value(value)
+    if kind == "datetime":
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+class _Compiled:
+    def __init__(self, build: Callable[..., QuerySet], kinds: dict[str, str], alias: str) -> None:
+        connection = connections[alias]
+        stand_ins = {name: _SENTINELS[kind](n) for n, (name, kind) in enumerate(kinds.items())}
+        queryset = build(**stand_ins).using(alias)
+        compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        self.params = list(params)
+        bound = {name: _bound(kinds[name], value, connection) for name, value in stand_ins.items()}
+        self.slots: list[tuple[int, str]] = []
+        for position, value in enumerate(self.params):
+            for name, stand_in in bound.items():
+                if type(value) is type(stand_in) and value == stand_in:
+                    self.slots.append((position, name))
+        missing = set(kinds) - {name for _, name in self.slots}
+        if missing:
+            raise ValueError(f"prepared query: parameters {sorted(missing)} are not bound in the SQL")
+        self.col_count = compiler.col_count
+        columns = [column for column, _, _ in compiler.select[: self.col_count]]
+        self.converters = list(compiler.get_converters(columns).items())
+
+
+class PreparedQuery:
+    """``build(**parameters)`` returns a ``values_list()`` queryset; ``kinds`` names each
+    parameter's kind (``int``, ``str``, ``date``, ``datetime``). ``rows(**parameters)`` gives
+    the queryset's rows as tuples, compiled once per process and database."""
+
+    def __init__(self, build: Callable[..., QuerySet], **kinds: str) -> None:
+        unknown = set(kinds.values()) - set(_SENTINELS)
+        if unknown:
+            raise ValueError(f"prepared query: unknown parameter kinds {sorted(unknown)}")
+        self._build = build
+        self._kinds = kinds
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+
+    def _for(self, alias: str) -> _Compiled:
+        key = (alias, connections[alias].vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _Compiled(self._build, self._kinds, alias)
+        return compiled
+
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
+        if values.keys() != self._kinds.keys():
+            raise TypeError(f"prepared query: expected parameters {sorted(self._kinds)}, got {sorted(values)}")
+        compiled = self._for(using)
+        connection = connections[using]
+        params = list(compiled.params)
+        for position, name in compiled.slots:
+            value = values[name]
+            if value is None:
+                raise TypeError(f"prepared query: parameter {name} is None")
+            params[position] = _bound(self._kinds[name], value, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        count = compiled.col_count
+        converters = compiled.converters
+        if not converters:
+            return [tuple(row[:count]) for row in rows]
+        result = []
+        for row in rows:
+            row = list(row[:count])
+            for position, (functions, expression) in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            result.append(tuple(row))
+        return result

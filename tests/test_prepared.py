@@ -1,0 +1,94 @@
+"""``gamification.prepared.PreparedQuery``: the rows of the queryset it was built from."""
+
+import datetime as dt
+
+import pytest
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from gamification.models import ActivityEvent, Friendship, LanguageStreak, User
+from gamification.prepared import PreparedQuery
+from tests.factories import EventFactory, UserFactory, make_friends
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(user_id, since, language):
+    return (
+        ActivityEvent.objects.filter(user_id=user_id, occurred_at__gte=since, language_id=language)
+        .order_by("occurred_at", "id")
+        .values_list("id", "type", "occurred_at", "language_id")
+    )
+
+
+@pytest.fixture
+def learners():
+    ada, bob = UserFactory(username="ada", name="Ada"), UserFactory(username="bob", timezone="Asia/Tokyo")
+    start = timezone.now() - dt.timedelta(days=3)
+    for n in range(5):
+        EventFactory(user=ada, occurred_at=start + dt.timedelta(hours=n), language_id="de" if n % 2 else "fr")
+    EventFactory(user=bob, occurred_at=start)
+    return ada, bob, start
+
+
+def test_rows_equal_the_querysets_with_converted_datetimes(learners):
+    ada, bob, start = learners
+    prepared = PreparedQuery(_events, user_id="int", since="datetime", language="str")
+    for user, since, language in [(ada, start, "de"), (ada, start + dt.timedelta(hours=2), "fr"), (bob, start, "de")]:
+        rows = prepared.rows(user_id=user.pk, since=since, language=language)
+        assert rows == list(_events(user.pk, since, language))
+        assert all(isinstance(row[2], dt.datetime) and row[2].tzinfo is not None for row in rows)
+    assert len(prepared.rows(user_id=ada.pk, since=start, language="de")) == 2
+
+
+def test_a_parameter_used_twice_and_a_subquery(learners):
+    ada, bob, _ = learners
+    make_friends(ada, bob)
+
+    def build(user_id):
+        names = User.objects.filter(pk=OuterRef("user_id")).values("username")[:1]
+        friends = Friendship.objects.filter(user_low_id=user_id).values("user_high_id")
+        return (
+            ActivityEvent.objects.filter(Q(user_id=user_id) | Q(user_id__in=Subquery(friends)))
+            .annotate(username=Subquery(names))
+            .values_list("username")
+            .annotate(n=Count("id"))
+            .order_by("username")
+        )
+
+    prepared = PreparedQuery(build, user_id="int")
+    for user in (ada, bob):
+        assert prepared.rows(user_id=user.pk) == list(build(user.pk))
+
+
+def test_dates_and_annotations_in_the_order_asked(learners):
+    ada, _, _ = learners
+    LanguageStreak.objects.create(user=ada, language_id="de", length=3, last_date=dt.date(2026, 1, 2), max_length=5)
+
+    def build(user_id, day):
+        return (
+            LanguageStreak.objects.filter(user_id=user_id, last_date__lte=day)
+            .annotate(gap=F("max_length") - F("length"))
+            .values_list("gap", "language__name", "last_date", "frozen_days")
+        )
+
+    prepared = PreparedQuery(build, user_id="int", day="date")
+    assert prepared.rows(user_id=ada.pk, day=dt.date(2026, 1, 2)) == [(2, "German", dt.date(2026, 1, 2), [])]
+    assert prepared.rows(user_id=ada.pk, day=dt.date(2026, 1, 1)) == []
+
+
+def test_one_query_and_refusals(learners, django_assert_num_queries):
+    ada, _, start = learners
+    prepared = PreparedQuery(_events, user_id="int", since="datetime", language="str")
+    with django_assert_num_queries(1):
+        prepared.rows(user_id=ada.pk, since=start, language="de")
+    with pytest.raises(TypeError):
+        prepared.rows(user_id=ada.pk, since=start)
+    with pytest.raises(TypeError):
+        prepared.rows(user_id=None, since=start, language="de")
+    with pytest.raises(ValueError):
+        PreparedQuery(_events, user_id="list")
+    # A parameter the queryset does not bind (here: compared in Python, not in SQL).
+    unbound = PreparedQuery(lambda user_id: User.objects.values_list("id"), user_id="int")
+    with pytest.raises(ValueError, match="user_id"):
+        unbound.rows(user_id=ada.pk)
