@@ -13,6 +13,7 @@ Run from the project root (about 4 minutes on MariaDB: ~1 minute to fill, the re
     .venv/bin/python bench/http_overhead.py --keep             # keep the database ...
     .venv/bin/python bench/http_overhead.py --reuse --keep     # ... and measure it again without refilling
     .venv/bin/python bench/http_overhead.py --profile          # also profile each endpoint in-process
+    .venv/bin/python bench/http_overhead.py --reuse --keep --in-process   # only CPU ms/request in-process
     .venv/bin/python bench/http_overhead.py --redis redis://127.0.0.1:6379/0   # with a shared cache
 
 It needs ``wrk`` (Debian package ``wrk``: installed with apt-get when missing, as the Makefile
@@ -101,6 +102,11 @@ def parse_args() -> argparse.Namespace:
     where.add_argument("--redis", default="", help="REDIS_URL for the server (a key prefix of its own); default none")
     parser.add_argument("--profile", action="store_true", help="profile each endpoint in-process with pyinstrument")
     parser.add_argument("--profile-requests", type=int, default=300)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="only the CPU ms/request of each endpoint through Django's test client (no profiler, no gunicorn, no wrk)",
+    )
     parser.add_argument("--results", type=Path, help="directory for the logs and summary (default bench/results/)")
     args = parser.parse_args()
     if not args.database.startswith(BENCH_DATABASE):
@@ -299,6 +305,37 @@ def endpoints() -> list[Endpoint]:
 
 
 # Profile ----------------------------------------------------------------------------------------
+
+
+def in_process(targets: list[Endpoint], token: str, requests: int) -> None:
+    """Each endpoint through Django's test client (middleware, DRF, the database; no WSGI
+    server): this process's CPU per request (the database's own CPU is not in it), best of
+    three runs of ``requests``, printed against the authenticated baseline's."""
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    client = Client()
+    figures = {}
+    with override_settings(ROOT_URLCONF="bench.urls_overhead", ALLOWED_HOSTS=["testserver"]):
+        for endpoint in targets:
+            headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if endpoint.authenticated else {}
+            for _ in range(20):
+                response = client.get(endpoint.path, **headers)
+            if response.status_code != 200:
+                raise RuntimeError(f"in-process: GET {endpoint.path} answered {response.status_code}")
+            best = None
+            for _ in range(3):
+                began = time.process_time()
+                for _ in range(requests):
+                    client.get(endpoint.path, **headers)
+                spent = (time.process_time() - began) / requests * 1000
+                best = spent if best is None else min(best, spent)
+            figures[endpoint.name] = best
+    baseline = figures.get(AUTH_BASELINE)
+    print(f"\n{'endpoint':<32} {'CPU ms/req':>10} {'vs auth baseline':>17}")
+    for name, spent in figures.items():
+        ratio = f"{spent / baseline:.2f}x" if baseline else "-"
+        print(f"{name:<32} {spent:>10.2f} {ratio:>17}")
 
 
 def profile(targets: list[Endpoint], token: str, requests: int, run_dir: Path) -> None:
@@ -556,6 +593,9 @@ def main() -> int:
         )  # fmt: skip
         if args.profile:
             profile(targets, token, args.profile_requests, run_dir)
+        if args.in_process:
+            in_process(targets, token, args.profile_requests)
+            return 0
         connections.close_all()
 
         port = http_load.free_port()
