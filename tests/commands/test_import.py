@@ -485,3 +485,34 @@ class TestRebuildBatches:
             batches = list(rebuild._rebuild_batches(sorted(user.pk for user in users)))
 
         assert batches == [[a], [b, c], [d], [e, f, g], [h]]
+
+
+@pytest.mark.django_db
+def test_a_chunk_is_stored_by_learner_each_learners_lines_in_file_order(tmp_path):
+    """The insert groups a chunk's rows by learner (index pages that lead with the learner are
+    then written together); each learner's events keep the file's order, as live ingestion of
+    the lines one after the other would number them."""
+    from gamification.models import ActivityEvent
+    from gamification.services.platform import platform_user_put
+
+    ids = ["ext-a", "ext-b", "ext-c"]
+    for external_id in ids:
+        platform_user_put(external_id=external_id, timezone="UTC")
+    lines = [
+        {
+            "external_user_id": ids[n % 3],
+            "type": "word_translated",
+            "word": f"w{n}",
+            "language": "de",
+            "occurred_at": f"2025-01-0{1 + n % 5}T10:00:00Z",
+            "idempotency_key": f"k{n}",
+        }
+        for n in range(12)
+    ]
+    assert run("import_events", write_ndjson(tmp_path / "events.ndjson", lines))[0] == 0
+
+    stored = list(ActivityEvent.objects.order_by("id").values_list("user__external_id", "word"))
+    assert [external_id for external_id, _ in stored] == sorted(external_id for external_id, _ in stored)
+    for external_id in ids:
+        words = [word for owner, word in stored if owner == external_id]
+        assert words == [line["word"] for line in lines if line["external_user_id"] == external_id]
