@@ -35,7 +35,7 @@ from gamification.services.imports import import_derived_rebuild, import_events_
 from gamification.services.webhooks import webhook_events_suppressed
 
 MAX_LINE_BYTES = 64 * 1024
-EVENTS_CHUNK = 10000
+EVENTS_CHUNK = 25000
 USERS_CHUNK = 500
 DERIVED_KEY_PREFIX = "import:"
 
