@@ -227,6 +227,176 @@ class EventInputSerializer(serializers.Serializer):
         return user
 
 
+# Plain checks -----------------------------------------------------------------------------------
+# DRF's field machinery costs ~85 us an event, more than storing it. ``PlainEventCheck`` accepts
+# the events that are plainly valid with plain checks of the same rules and returns what the
+# serializer's ``to_internal_value`` returns for them; for anything it is not sure of (every
+# invalid event among them) it returns None and the caller runs the serializer, so the errors,
+# and their wording, have one source. The live API (``LiveEventCheck``, used by
+# ``events_input_validate``) and the import (``serializers.imports``) differ only in how the time
+# and the learner are read; tests/commands/test_import_fast.py and
+# tests/api/test_events_fast.py hold each of them to its serializer.
+_PRACTICE_KINDS = frozenset(PracticeKind.values)
+
+
+def plain_string(value: Any, *, max_length: int | None, trim: bool) -> str | None:
+    """What a ``StrictCharField`` (no blank) makes of ``value``, or None when it might refuse it:
+    a string, not blank, at most ``max_length`` long once trimmed, without NUL or surrogates."""
+    if type(value) is not str:
+        return None
+    text = value.strip() if trim else value
+    if not text or "\x00" in text:
+        return None
+    if max_length is not None and len(text) > max_length:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return text
+
+
+def _item_id(value: Any) -> str | None:
+    if type(value) is int:
+        if not -(10**30) < value < 10**30:
+            return None
+        value = str(value)
+    return plain_string(value, max_length=ITEM_ID_MAX_LENGTH, trim=True)
+
+
+class PlainEventCheck:
+    """The shared part: type, language, idempotency key and the type's own fields. Subclasses
+    read ``occurred_at`` and the learner (``time`` and ``learner``), each returning None when
+    unsure; ``time`` returns ``MISSING`` to leave the key out."""
+
+    MISSING = object()
+
+    def __init__(self, serializer: EventInputSerializer) -> None:
+        field = serializer.fields["occurred_at"]
+        # What the field's ``enforce_timezone`` converts an aware time to.
+        self.zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+        self.now = serializer._now()
+        self.latest = self.now + MAX_CLOCK_SKEW
+        self.language_codes = serializer.context["language_codes"]
+        self.users_by_key = serializer.context["users_by_key"]
+        self.users_by_external_id = serializer.context["users_by_external_id"]
+
+    def parse_time(self, value: Any) -> dt.datetime | None:
+        """An aware ISO 8601 string in the field's zone, not in the future; else None."""
+        if type(value) is not str:
+            return None
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None or parsed.tzinfo is None or self.zone is None:
+                return None
+            parsed = parsed.astimezone(self.zone)
+        except (ValueError, OverflowError):
+            return None
+        return parsed if parsed <= self.latest else None
+
+    def time(self, data: dict) -> Any:
+        raise NotImplementedError
+
+    def learner(self, data: dict, validated: dict[str, Any]) -> bool:
+        """Put the learner into ``validated`` as the serializer would; False when unsure."""
+        raise NotImplementedError
+
+    def __call__(self, data: Any) -> dict[str, Any] | None:
+        if type(data) is not dict:
+            return None
+        event_type = data.get("type")
+        if type(event_type) is not str or event_type not in TYPE_FIELDS:
+            return None
+        occurred_at = self.time(data)
+        if occurred_at is None:
+            return None
+        language = plain_string(data.get("language"), max_length=LANGUAGE_CODE_MAX_LENGTH, trim=True)
+        if language is None or (language := language.lower()) not in self.language_codes:
+            return None
+        validated: dict[str, Any] = {"type": event_type}
+        if occurred_at is not self.MISSING:
+            validated["occurred_at"] = occurred_at
+        validated["language"] = language
+        if "idempotency_key" in data:
+            key = data["idempotency_key"]
+            if key is not None:
+                key = plain_string(key, max_length=IDEMPOTENCY_KEY_MAX_LENGTH, trim=False)
+                if key is None:
+                    return None
+            validated["idempotency_key"] = key
+        if not self.learner(data, validated):
+            return None
+        for name in TYPE_FIELDS[event_type]:
+            if name not in data:
+                return None
+            value = data[name]
+            if name == "word":
+                value = plain_string(value, max_length=WORD_MAX_LENGTH, trim=True)
+            elif name == "correct":
+                value = value if type(value) is bool else None
+            elif name in ("lesson_id", "article_id"):
+                value = _item_id(value)
+            elif name == "kind":
+                value = value if type(value) is str and value in _PRACTICE_KINDS else None
+            elif name == "duration_seconds":
+                value = value if type(value) is int and 1 <= value <= MAX_DURATION_SECONDS else None
+            else:
+                return None
+            if value is None:
+                return None
+            validated[name] = value
+        if occurred_at is self.MISSING:
+            validated["occurred_at"] = self.now
+        return validated
+
+
+class LiveEventCheck(PlainEventCheck):
+    """``EventInputSerializer`` (the live API): ``occurred_at`` optional (default now) and at
+    most 30 days old; the learner is the reporter unless ``user`` or ``external_user_id`` names
+    someone, which needs the permission to report for others (without it: the serializer, 403)."""
+
+    def __init__(self, serializer: EventInputSerializer) -> None:
+        super().__init__(serializer)
+        self.earliest = self.now - MAX_EVENT_AGE
+        self.reporter = serializer.context["reporter"]
+        self.may_report_for_others = serializer.context["may_report_for_others"]
+
+    def time(self, data: dict) -> Any:
+        if "occurred_at" not in data:
+            return self.MISSING
+        parsed = self.parse_time(data["occurred_at"])
+        return parsed if parsed is not None and parsed >= self.earliest else None
+
+    def learner(self, data: dict, validated: dict[str, Any]) -> bool:
+        external_id = data.get("external_user_id")
+        if "user" in data:
+            name = data["user"]
+            if name is None:
+                validated["user"] = None
+            else:
+                if external_id is not None:
+                    return False
+                name = plain_string(name, max_length=None, trim=True)
+                if name is None:
+                    return False
+                key = name.lower()
+                if key == self.reporter.username.lower():
+                    validated["user"] = self.reporter
+                else:
+                    user = self.users_by_key.get(key) if self.may_report_for_others else None
+                    if user is None:
+                        return False
+                    validated["user"] = user
+                return True
+        if external_id is not None:
+            name = plain_string(external_id, max_length=None, trim=False)
+            user = self.users_by_external_id.get(name) if name is not None and self.may_report_for_others else None
+            if user is None:
+                return False
+            validated["user"] = user
+        return True
+
+
 class EventBatchInputSerializer(serializers.Serializer):
     events = EventInputSerializer(
         many=True, allow_empty=False, min_length=1, max_length=MAX_EVENTS_PER_BATCH, help_text="1 to 500 events."
@@ -283,10 +453,19 @@ def events_input_validate(*, reporter: User, data: Any) -> tuple[list[dict[str, 
         raise serializers.ValidationError({"detail": 'Send a JSON object: one event, or {"events": [...]}.'})
     context = event_input_context(reporter=reporter, data=data)
     if "events" in data:
+        raw_events = data["events"]
+        if type(raw_events) is list and 0 < len(raw_events) <= MAX_EVENTS_PER_BATCH:
+            check = LiveEventCheck(EventInputSerializer(context=context))
+            events = [check(event) for event in raw_events]
+            if None not in events:
+                return events, True
         serializer = EventBatchInputSerializer(data=data, context=context)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data["events"], True
     serializer = EventInputSerializer(data=data, context=context)
+    event = LiveEventCheck(serializer)(data)
+    if event is not None:
+        return [event], False
     serializer.is_valid(raise_exception=True)
     return [serializer.validated_data], False
 
