@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Case, IntegerField, OuterRef, Q, Value, When
+from django.db.models import Case, CharField, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
+from django.utils import timezone
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -22,7 +23,7 @@ from gamification.selectors.relationships import (
     is_undiscoverable,
     users_visible_to,
 )
-from gamification.selectors.streaks import friend_streaks
+from gamification.selectors.streaks import friend_streak_of
 
 SEARCH_RESULTS_MAX = 20
 # Display names are matched whole, so a term may be as long as a display name.
@@ -87,7 +88,8 @@ def _display_name_equals(term: str) -> Q:
 
 
 def user_search(*, viewer: User, term: str) -> list[User]:
-    """SPEC §6.3, in one query. ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
+    """SPEC §6.3, in one query, or two when fewer than 20 usernames start with the term.
+    ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
@@ -95,33 +97,50 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     discoverable only by their exact username. Order: exact username, then username prefix, then
     the rest; within each group shorter usernames first, then alphabetically ignoring case. At
     most 20.
+
+    The exact username and the prefixes come first, so when at least 20 users the viewer may
+    find have a username starting with the term, they are the whole answer: the prefix query
+    reads them through the ``username_key`` index, where ``LIKE '%term%'`` scans every user.
     """
     if not term:
         return []
     key = term.lower()
+    # ``istartswith`` (the column's collation) lets MariaDB read a range of the unique index;
+    # ``startswith`` (binary there) keeps the match exact: a superset narrowed, never widened.
+    candidates = _search_candidates(viewer=viewer, key=key)
+    prefixed = candidates.filter(username_key__istartswith=key).filter(username_key__startswith=key)
+    found = list(prefixed[:SEARCH_RESULTS_MAX])
+    if len(found) == SEARCH_RESULTS_MAX:
+        return found
+    condition = _display_name_equals(term)
+    if len(key) <= USERNAME_MAX_LENGTH:
+        condition |= Q(username_key__contains=key)
+    matching = candidates.annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
+    return list(matching.filter(condition)[:SEARCH_RESULTS_MAX])
+
+
+def _search_candidates(*, viewer: User, key: str):
+    """The users search may show ``viewer`` for the lower-cased term ``key``, in the search's
+    order: visible to them, not them, and discoverable unless ``key`` is their username."""
     group = Case(
         When(username_key=key, then=Value(0)),
         When(username_key__startswith=key, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    condition = _display_name_equals(term)
-    if len(key) <= USERNAME_MAX_LENGTH:
-        condition |= Q(username_key__contains=key)
-    return list(
+    return (
         users_visible_to(viewer_id=viewer.pk)
         .exclude(pk=viewer.pk)
-        .annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
-        .filter(condition)
         .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
         .annotate(match_group=group, username_length=Length("username_key"))
-        .order_by("match_group", "username_length", binary_collation("username_key"))[:SEARCH_RESULTS_MAX]
+        .order_by("match_group", "username_length", binary_collation("username_key"))
     )
 
 
 def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relationship]:
-    """How ``viewer`` relates to each of ``users``, by user id, in at most two queries plus the
-    friend streak selector's, whatever the number of users."""
+    """How ``viewer`` relates to each of ``users``, by user id, in one query whatever the number
+    of users (none when ``users`` is only the viewer): the current friendships and the pending
+    requests between the viewer and them, as values."""
     users = list(users)
     others = [user.pk for user in users if user.pk != viewer.pk]
     result: dict[int, Relationship] = {user.pk: Relationship(status="none") for user in users}
@@ -130,19 +149,24 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
     if not others:
         return result
 
-    friendships = list(
-        friendships_active_between(user_id=viewer.pk, other_ids=others).select_related("user_low", "user_high")
-    )
-    streaks = friend_streaks(friendships=friendships) if friendships else {}
-    for friendship in friendships:
-        other = friendship.user_high_id if friendship.user_low_id == viewer.pk else friendship.user_low_id
-        result[other] = Relationship(
-            status="friends", friend_streak=streaks.get(friendship.pk, 0), friends_since=friendship.created_at
+    now = timezone.now()
+    requests = []
+    for row in _relationship_rows(viewer_id=viewer.pk, other_ids=others):
+        row_id, low_or_sender, high_or_receiver, created_at, length, low_through, high_through, low_tz, high_tz = row
+        if length is None:  # a request's row: the friendships' streak length is never NULL
+            requests.append((row_id, low_or_sender, high_or_receiver, created_at))
+            continue
+        other = high_or_receiver if low_or_sender == viewer.pk else low_or_sender
+        streak = friend_streak_of(
+            length=length,
+            created_at=created_at,
+            low_through=low_through,
+            high_through=high_through,
+            low_timezone=low_tz,
+            high_timezone=high_tz,
+            now=now,
         )
-
-    requests = FriendRequest.objects.filter(
-        Q(sender_id=viewer.pk, receiver_id__in=others) | Q(receiver_id=viewer.pk, sender_id__in=others)
-    ).values_list("id", "sender_id", "receiver_id", "created_at")
+        result[other] = Relationship(status="friends", friend_streak=streak, friends_since=created_at)
     for request_id, sender_id, receiver_id, created_at in requests:
         other = receiver_id if sender_id == viewer.pk else sender_id
         if result[other].status != "none":
@@ -150,6 +174,37 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
         status = "request_sent" if sender_id == viewer.pk else "request_received"
         result[other] = Relationship(status=status, request_id=request_id, request_created_at=created_at)
     return result
+
+
+def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
+    """One ``UNION ALL`` query: the viewer's current friendships with ``other_ids`` (id, low,
+    high, created_at, the streak columns, both users' timezones), then the pending requests
+    between them (id, sender, receiver, created_at, NULLs)."""
+    friendships = (
+        friendships_active_between(user_id=viewer_id, other_ids=other_ids)
+        .order_by()
+        .values_list(
+            "id",
+            "user_low_id",
+            "user_high_id",
+            "created_at",
+            "streak_length",
+            "streak_low_through_day",
+            "streak_high_through_day",
+            "user_low__timezone",
+            "user_high__timezone",
+        )
+    )
+    no_number, no_text = Value(None, output_field=IntegerField()), Value(None, output_field=CharField())
+    requests = (
+        FriendRequest.objects.filter(
+            Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
+        )
+        .order_by()
+        .annotate(n1=no_number, n2=no_number, n3=no_number, t1=no_text, t2=no_text)
+        .values_list("id", "sender_id", "receiver_id", "created_at", "n1", "n2", "n3", "t1", "t2")
+    )
+    return list(friendships.union(requests, all=True))
 
 
 def users_with_relationship(*, viewer: User, users: Iterable[User]) -> list[User]:
