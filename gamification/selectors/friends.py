@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import router
 from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
@@ -171,11 +172,14 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
     empty (their streaks are theirs alone; our friend streak is ours)."""
     # No user has more than FRIENDS_MAX friends (the services refuse more): the bound only
     # restates it, read at each call like active_friendships_with_users' limit.
-    rows = _FRIEND_LIST.rows(user_id=user.pk)[:FRIENDS_MAX]
+    using = router.db_for_read(Friendship)
+    rows = _FRIEND_LIST.rows(using=using, user_id=user.pk)[:FRIENDS_MAX]
     if not rows:
         return []
     private = {row[0] for row in rows if row[6]}
-    languages = languages_from_rows([row for row in _FRIEND_LANGUAGES.rows(user_id=user.pk) if row[0] not in private])
+    languages = languages_from_rows(
+        [row for row in _FRIEND_LANGUAGES.rows(using=using, user_id=user.pk) if row[0] not in private]
+    )
     now = timezone.now()
     return [
         FriendListEntry(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import Case, CharField, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
 from django.utils import timezone
@@ -17,10 +17,12 @@ from django.utils import timezone
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
 from gamification.models import FriendRequest, User
+from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
-    can_view_private,
     friendships_active_between,
+    is_friend_of,
     is_undiscoverable,
+    progress_is_private,
     users_visible_to,
 )
 from gamification.selectors.streaks import friend_streak_of
@@ -45,22 +47,52 @@ class Relationship:
 def user_get_private(*, viewer: User, username: str, denied_message: str) -> User:
     """The user whose private data (friends, badges, streaks) ``viewer`` asks for: NotFoundError
     for an unknown username (or a user in a block with the viewer), ForbiddenError unless it is
-    the viewer or a current friend who shows their progress to friends."""
-    user = user_get_visible(viewer=viewer, username=username)
-    if not can_view_private(viewer_id=viewer.pk, target_id=user.pk):
+    the viewer or a current friend who shows their progress to friends. One prepared query."""
+    user, viewer_is_friend, progress_private = _user_visible_with_access(viewer=viewer, username=username)
+    if user.pk != viewer.pk and (not viewer_is_friend or progress_private):
         raise ForbiddenError(denied_message)
     return user
 
 
 def user_get_visible(*, viewer: User, username: str) -> User:
     """The user with this username ignoring case whom ``viewer`` may know exists, else
-    NotFoundError: a user in a block with the viewer (either way) is answered as unknown."""
-    user = None
+    NotFoundError: a user in a block with the viewer (either way) is answered as unknown. One
+    prepared query."""
+    return _user_visible_with_access(viewer=viewer, username=username)[0]
+
+
+_USER_FIELDS = tuple(field.attname for field in User._meta.concrete_fields)
+
+
+def _visible_user_row(viewer_id, key):
+    """The user ``viewer_id`` may know exists whose username is ``key`` ignoring case: their
+    whole row, whether the viewer is their friend now, and whether they show their progress to
+    nobody (``can_view_private``'s two questions, asked in the same query)."""
+    return (
+        users_visible_to(viewer_id=viewer_id)
+        .filter(username_key=key)
+        .annotate(
+            viewer_is_friend=is_friend_of(user_id=viewer_id, other=OuterRef("pk")),
+            progress_private=progress_is_private(user=OuterRef("pk")),
+        )
+        .order_by()
+        .values_list(*_USER_FIELDS, "viewer_is_friend", "progress_private")
+    )
+
+
+_VISIBLE_USER = PreparedQuery(_visible_user_row, viewer_id="int", key="str")
+
+
+def _user_visible_with_access(*, viewer: User, username: str) -> tuple[User, bool, bool]:
+    """``user_get_visible``'s user (NotFoundError as there), whether ``viewer`` is their friend
+    now, and whether they show their progress to nobody."""
+    rows, alias = [], router.db_for_read(User)
     if isinstance(username, str) and 0 < len(username) <= USERNAME_MAX_LENGTH:
-        user = users_visible_to(viewer_id=viewer.pk).filter(username_key=username.lower()).first()
-    if user is None:
+        rows = _VISIBLE_USER.rows(using=alias, viewer_id=viewer.pk, key=username.lower())
+    if not rows:
         raise NotFoundError("No user with this username.")
-    return user
+    (*values, viewer_is_friend, progress_private) = rows[0]
+    return User.from_db(alias, _USER_FIELDS, values), bool(viewer_is_friend), bool(progress_private)
 
 
 def user_get_by_username(*, username: str) -> User:

@@ -260,7 +260,7 @@ class TestUserFriends:
         make_friends(heron, UserFactory(username="crane"))
         client = client_for(me)
 
-        with django_assert_num_queries(4):  # token, user, are we friends, friends
+        with django_assert_num_queries(3):  # token, user with are we friends, friends
             response = client.get("/api/users/HERON/friends/")
 
         assert response.status_code == 200
@@ -274,7 +274,7 @@ class TestUserFriends:
 
         client = client_for(me)
 
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):
             assert len(client.get("/api/users/heron/friends/").json()) == 41
 
     def test_a_stranger_gets_403(self, me):
