@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.models import FriendRequest, User
+from gamification.models import FriendRequest, Friendship, User
 from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
     friendships_active_between,
@@ -208,35 +208,63 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
     return result
 
 
-def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
-    """One ``UNION ALL`` query: the viewer's current friendships with ``other_ids`` (id, low,
-    high, created_at, the streak columns, both users' timezones), then the pending requests
-    between them (id, sender, receiver, created_at, NULLs)."""
-    friendships = (
-        friendships_active_between(user_id=viewer_id, other_ids=other_ids)
-        .order_by()
-        .values_list(
-            "id",
-            "user_low_id",
-            "user_high_id",
-            "created_at",
-            "streak_length",
-            "streak_low_through_day",
-            "streak_high_through_day",
-            "user_low__timezone",
-            "user_high__timezone",
-        )
-    )
+_FRIENDSHIP_COLUMNS = (
+    "id",
+    "user_low_id",
+    "user_high_id",
+    "created_at",
+    "streak_length",
+    "streak_low_through_day",
+    "streak_high_through_day",
+    "user_low__timezone",
+    "user_high__timezone",
+)
+
+
+def _relationships_union(friendships, requests):
+    """One ``UNION ALL`` query: the friendships (id, low, high, created_at, the streak columns,
+    both users' timezones), then the requests (id, sender, receiver, created_at, NULLs)."""
     no_number, no_text = Value(None, output_field=IntegerField()), Value(None, output_field=CharField())
     requests = (
-        FriendRequest.objects.filter(
-            Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
-        )
-        .order_by()
+        requests.order_by()
         .annotate(n1=no_number, n2=no_number, n3=no_number, t1=no_text, t2=no_text)
         .values_list("id", "sender_id", "receiver_id", "created_at", "n1", "n2", "n3", "t1", "t2")
     )
-    return list(friendships.union(requests, all=True))
+    return friendships.order_by().values_list(*_FRIENDSHIP_COLUMNS).union(requests, all=True)
+
+
+def _relationship_with_one(viewer_id, other_id):
+    """``_relationship_rows`` for one other user, with the same SQL for every pair."""
+    return _relationships_union(
+        Friendship.objects.filter(
+            Q(user_low_id=viewer_id, user_high_id=other_id) | Q(user_low_id=other_id, user_high_id=viewer_id),
+            active=True,
+        ),
+        FriendRequest.objects.filter(
+            Q(sender_id=viewer_id, receiver_id=other_id) | Q(sender_id=other_id, receiver_id=viewer_id)
+        ),
+    )
+
+
+# A profile asks for one user: the same query every time, compiled once.
+_RELATIONSHIP_WITH_ONE = PreparedQuery(_relationship_with_one, viewer_id="int", other_id="int")
+
+
+def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
+    """The viewer's current friendships with ``other_ids`` and the pending requests between
+    them, in one query (``_relationships_union``)."""
+    if len(other_ids) == 1:
+        return _RELATIONSHIP_WITH_ONE.rows(
+            using=router.db_for_read(Friendship), viewer_id=viewer_id, other_id=other_ids[0]
+        )
+    return list(
+        _relationships_union(
+            friendships_active_between(user_id=viewer_id, other_ids=other_ids),
+            FriendRequest.objects.filter(
+                Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
+            ),
+        )
+    )
 
 
 def users_with_relationship(*, viewer: User, users: Iterable[User]) -> list[User]:

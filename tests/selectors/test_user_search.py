@@ -197,6 +197,24 @@ class TestRelationships:
         assert result[stranger.pk].status == "none"
         assert result[former.pk].status == "none"
 
+    def test_one_user_at_a_time_gives_the_same_answers(self, django_assert_num_queries):
+        # A profile asks about one user (a prepared query): the same as asking about all at once.
+        lower = UserFactory()  # the viewer is the high side of this pair
+        me = UserFactory(timezone="Asia/Tokyo")
+        friend, asked, asker, stranger = (UserFactory() for _ in range(4))
+        make_friends(me, friend)
+        make_friends(lower, me)
+        make_friend_request(me, asked)
+        make_friend_request(asker, me)
+        together = relationships_for(viewer=me, users=[friend, asked, asker, stranger, lower])
+
+        for user in (friend, asked, asker, stranger, lower):
+            with django_assert_num_queries(1):
+                alone = relationships_for(viewer=me, users=[me, user])
+            assert alone[user.pk] == together[user.pk]
+            assert alone[me.pk].status == "self"
+        assert [together[user.pk].status for user in (friend, lower)] == ["friends", "friends"]
+
     def test_only_myself_needs_no_query(self, django_assert_num_queries):
         me = UserFactory()
 
