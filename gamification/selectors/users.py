@@ -137,32 +137,48 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     if not term:
         return []
     key = term.lower()
-    # ``istartswith`` (the column's collation) lets MariaDB read a range of the unique index;
-    # ``startswith`` (binary there) keeps the match exact: a superset narrowed, never widened.
-    candidates = _search_candidates(viewer=viewer, key=key)
-    prefixed = candidates.filter(username_key__istartswith=key).filter(username_key__startswith=key)
-    found = list(prefixed[:SEARCH_RESULTS_MAX])
-    if len(found) == SEARCH_RESULTS_MAX:
-        return found
+    alias = router.db_for_read(User)
+    rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key)
+    if len(rows) == SEARCH_RESULTS_MAX:
+        return [User.from_db(alias, _USER_FIELDS, row) for row in rows]
     condition = _display_name_equals(term)
     if len(key) <= USERNAME_MAX_LENGTH:
         condition |= Q(username_key__contains=key)
-    matching = candidates.annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
+    matching = _search_candidates(viewer_id=viewer.pk, key=key).annotate(
+        name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name")
+    )
     return list(matching.filter(condition)[:SEARCH_RESULTS_MAX])
 
 
-def _search_candidates(*, viewer: User, key: str):
-    """The users search may show ``viewer`` for the lower-cased term ``key``, in the search's
-    order: visible to them, not them, and discoverable unless ``key`` is their username."""
+def _prefix_search(viewer_id, key):
+    """The first 20 users ``user_search`` may show whose username starts with ``key``: whole
+    rows. ``istartswith`` (the column's collation) lets MariaDB read a range of the unique
+    index; ``startswith`` (binary there) keeps the match exact: a superset narrowed, never
+    widened. Both patterns are escaped in SQL (``Value``), so the query can be prepared."""
+    return (
+        _search_candidates(viewer_id=viewer_id, key=key)
+        .filter(username_key__istartswith=Value(key))
+        .filter(username_key__startswith=Value(key))
+        .values_list(*_USER_FIELDS)[:SEARCH_RESULTS_MAX]
+    )
+
+
+_PREFIX_SEARCH = PreparedQuery(_prefix_search, viewer_id="int", key="str")
+
+
+def _search_candidates(*, viewer_id: int, key: str):
+    """The users search may show ``viewer_id`` for the lower-cased term ``key``, in the
+    search's order: visible to them, not them, and discoverable unless ``key`` is their
+    username. (The prefix test escapes ``key`` in SQL, as a prepared query needs.)"""
     group = Case(
         When(username_key=key, then=Value(0)),
-        When(username_key__startswith=key, then=Value(1)),
+        When(username_key__startswith=Value(key), then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
     return (
-        users_visible_to(viewer_id=viewer.pk)
-        .exclude(pk=viewer.pk)
+        users_visible_to(viewer_id=viewer_id)
+        .exclude(pk=viewer_id)
         .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
         .annotate(match_group=group, username_length=Length("username_key"))
         .order_by("match_group", "username_length", binary_collation("username_key"))
