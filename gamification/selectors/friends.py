@@ -1,14 +1,15 @@
 """Reading friendships and friend requests (SPEC §5, §6)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.db import router
 from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX
-from gamification.models import FriendRequest, Friendship, LanguageStreak, User
+from gamification.models import FriendRequest, Friendship, LanguageStreak, RestDay, User
 from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
     friendships_active_of,
@@ -151,16 +152,43 @@ def _friend_list_rows(user_id):
     )
 
 
+def _friend_ids(user_id):
+    """A subquery: the ids of ``user_id``'s current friends (the same SQL for any number)."""
+    return Subquery(friendships_active_of(user_id=user_id).annotate(friend_id=_friend_id(user_id)).values("friend_id"))
+
+
 def _friend_languages_rows(user_id):
-    """The ``LanguageStreak`` rows (``LANGUAGES_COLUMNS``) of every current friend of
-    ``user_id``: the friends' ids come from a subquery, so the SQL is the same for any number of
-    friends."""
-    friend_ids = friendships_active_of(user_id=user_id).annotate(friend_id=_friend_id(user_id)).values("friend_id")
-    return LanguageStreak.objects.filter(user_id__in=Subquery(friend_ids)).values_list(*LANGUAGES_COLUMNS)
+    """The ``LanguageStreak`` rows (``LANGUAGES_COLUMNS``) of every current friend of ``user_id``."""
+    return LanguageStreak.objects.filter(user_id__in=_friend_ids(user_id)).values_list(*LANGUAGES_COLUMNS)
+
+
+def _friend_rest_days_rows(user_id, since):
+    """The rest-day bookings (user, start, end) of every current friend of ``user_id`` that end
+    on or after ``since``."""
+    return (
+        RestDay.objects.filter(user_id__in=_friend_ids(user_id), end__gte=since)
+        .order_by()
+        .values_list("user_id", "start", "end")
+    )
 
 
 _FRIEND_LIST = PreparedQuery(_friend_list_rows, user_id="int")
 _FRIEND_LANGUAGES = PreparedQuery(_friend_languages_rows, user_id="int")
+_FRIEND_REST_DAYS = PreparedQuery(_friend_rest_days_rows, user_id="int", since="date")
+
+
+def _friend_rest_dates(*, using: str, user_id: int):
+    """``rest_dates_of_users`` for friends of ``user_id``, read through a prepared query."""
+
+    def rest_dates(*, user_ids, since) -> dict[int, set[date]]:
+        dates: dict[int, set[date]] = defaultdict(set)
+        for friend_id, start, end in _FRIEND_REST_DAYS.rows(using=using, user_id=user_id, since=since):
+            if friend_id in user_ids:
+                first = max(start, since)
+                dates[friend_id].update(first + timedelta(days=n) for n in range((end - first).days + 1))
+        return dates
+
+    return rest_dates
 
 
 def friend_list(*, user: User) -> list[FriendListEntry]:
@@ -178,7 +206,8 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
         return []
     private = {row[0] for row in rows if row[6]}
     languages = languages_from_rows(
-        [row for row in _FRIEND_LANGUAGES.rows(using=using, user_id=user.pk) if row[0] not in private]
+        [row for row in _FRIEND_LANGUAGES.rows(using=using, user_id=user.pk) if row[0] not in private],
+        rest_dates=_friend_rest_dates(using=using, user_id=user.pk),
     )
     now = timezone.now()
     return [

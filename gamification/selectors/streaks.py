@@ -7,7 +7,7 @@ alive is decided here, against each user's local today. The rules are in docs/st
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -233,21 +233,21 @@ LANGUAGES_COLUMNS = (
 )
 
 
-def languages_from_rows(streaks: list[tuple]) -> dict[int, list[dict]]:
+def languages_from_rows(
+    streaks: list[tuple], *, rest_dates: Callable[..., dict[int, set[dt.date]]] | None = None
+) -> dict[int, list[dict]]:
     """``languages_for_users`` from ``LanguageStreak`` rows already read (``LANGUAGES_COLUMNS``),
     by user id for the users that have a row; one more query for rest days when some streak has
-    missed a day since its last counted day."""
+    missed a day since its last counted day, through ``rest_dates`` (called as
+    ``rest_dates_of_users``, the default; a caller may read the same dates more cheaply)."""
+    rest_dates = rest_dates or rest_dates_of_users
     now = timezone.now()
     rows: dict[int, list[LanguageStreakRow]] = defaultdict(list)
     if streaks:
         todays = {tz_name: local_today(tz_name, now) for tz_name in {row[-1] for row in streaks}}
         # Rest days matter only between a run's last day and the day before today.
         gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] < todays[row[-1]] - ONE_DAY]
-        rest = (
-            rest_dates_of_users(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps))
-            if gaps
-            else {}
-        )
+        rest = rest_dates(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps)) if gaps else {}
         for user_id, code, name, length, last_date, max_length, freezes, frozen, tz_name in streaks:
             streak = DailyStreak(
                 length, last_date, max_length, None, freezes, tuple(dt.date.fromisoformat(d) for d in frozen or ())

@@ -77,7 +77,7 @@ class TestList:
             calls["created_at"] = columns["created_at"]
             return 6
 
-        def fake_languages(streaks):
+        def fake_languages(streaks, *, rest_dates):
             calls["user_ids"] = [row[0] for row in streaks]
             return {friend.pk: languages}
 

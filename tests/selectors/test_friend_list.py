@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from gamification.models import Friendship, LanguageStreak, PrivacySettings, ProgressVisibility
+from gamification.models import Friendship, LanguageStreak, PrivacySettings, ProgressVisibility, RestDay
 from gamification.selectors.friends import friend_list, friends_of
 from gamification.selectors.streaks import friend_streaks, languages_for_users
 from tests.factories import UserFactory, make_friends
@@ -77,15 +77,25 @@ def test_equals_the_model_instance_path(django_assert_num_queries):
             user=friend, language_id=code, length=length, max_length=max(length, 3), last_date=today
         )
     PrivacySettings.objects.create(user=private, progress_visible_to=ProgressVisibility.NOBODY)
+    # Streaks that missed days since their last one: kept alive by rest days (booked before and
+    # across the gap), or not (no booking; a booking of another friend's).
+    for friend, code in [(me_high, "de"), (me_high_peer, "de"), (me_high_peer, "fr")]:
+        LanguageStreak.objects.create(
+            user=friend, language_id=code, length=5, max_length=5, last_date=today - dt.timedelta(days=3)
+        )
+    RestDay.objects.create(user=me_high, start=today - dt.timedelta(days=9), end=today - dt.timedelta(days=1))
+    RestDay.objects.create(user=me_high_peer, start=today - dt.timedelta(days=20), end=today - dt.timedelta(days=10))
 
-    # When / then: the same entries, in the same order, in two queries.
-    with django_assert_num_queries(2):
+    # When / then: the same entries, in the same order, in three queries (with the rest days).
+    with django_assert_num_queries(3):
         entries = _entries(me)
     assert entries == _reference(me)
     assert [entry[1] for entry in entries] == ["Alpha", "Bravo-y", "bravo_x", "charlie", "zed"]
     assert entries[3][-1] == []  # the private friend's languages
     assert entries[4][-2] == 4 and entries[0][-2] == 0
     assert [language["code"] for language in entries[0][-1]] == ["de", "fr"]
+    assert [language["daily_streak"] for language in entries[2][-1]] == [5]  # bravo_x: rested
+    assert [language["daily_streak"] for language in entries[1][-1]] == [0, 0]  # Bravo-y: broken
     # And from the other side of each pair.
     for friend in (early, late, private):
         assert _entries(friend) == _reference(friend)
