@@ -1,16 +1,23 @@
 """Reading friendships and friend requests (SPEC §5, §6)."""
 
-from django.db.models import Case, F, OuterRef, Q, QuerySet, When
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import router
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
+from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX
-from gamification.models import FriendRequest, Friendship, User
+from gamification.models import FriendRequest, Friendship, LanguageStreak, RestDay, User
+from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
     friendships_active_of,
     is_blocked_with,
     progress_is_private,
     user_pair,
 )
-from gamification.selectors.streaks import friend_streaks, languages_for_users
+from gamification.selectors.streaks import LANGUAGES_COLUMNS, friend_streak_of, languages_from_rows
 from gamification.selectors.users import binary_collation
 
 # Pending requests listed per direction, newest first. The count endpoint gives the exact total.
@@ -27,6 +34,11 @@ FRIEND_LIST_USER_FIELDS = (
     "avatar_background_color",
     "timezone",
 )
+
+
+# The summary fields of the friend in a friends list row (``FRIEND_LIST_USER_FIELDS`` without
+# the timezone, which both users' columns give).
+FRIEND_LIST_SUMMARY_FIELDS = FRIEND_LIST_USER_FIELDS[:-1]
 
 
 def active_friendships_with_users(
@@ -88,20 +100,152 @@ def friends_of(*, user_id: int, viewer_id: int | None = None, summary_only: bool
     return friends
 
 
-def friend_list(*, user: User) -> list[User]:
-    """My friends for ``GET /api/friends/``: each friend carries ``friends_since``,
-    ``friend_streak`` and ``languages`` (``[{code, name, daily_streak, max_streak}]``). A fixed
-    number of queries whatever the number of friends. A friend who shows their progress to
-    nobody has ``languages`` empty (their streaks are theirs alone; our friend streak is ours)."""
-    friends = friends_of(user_id=user.pk, summary_only=True)
-    if not friends:
+@dataclass(slots=True)
+class FriendListEntry:
+    """One friend of ``friend_list``: what ``serializers.friends.FriendSerializer`` (and the
+    Zeeguu-compatible one) read, as plain values."""
+
+    pk: int
+    username: str
+    name: str
+    avatar_image: str
+    avatar_character_color: str
+    avatar_background_color: str
+    friends_since: datetime
+    friend_streak: int
+    languages: list[dict]
+
+
+def _friend_side(user_id, field: str):
+    """The friend's ``field`` of a friendship of ``user_id``: the other side of the pair."""
+    return Case(When(user_low_id=user_id, then=F(f"user_high__{field}")), default=F(f"user_low__{field}"))
+
+
+def _friend_id(user_id):
+    return Case(When(user_low_id=user_id, then=F("user_high_id")), default=F("user_low_id"))
+
+
+def _friend_list_rows(user_id):
+    """One row per current friendship of ``user_id``, in the list's order: the friendship's
+    streak columns, both users' timezones, the friend's summary and whether the friend shows
+    their progress to nobody."""
+    return (
+        friendships_active_of(user_id=user_id)
+        .annotate(
+            friend_key=binary_collation(_friend_side(user_id, "username_key")),
+            friend_id=_friend_id(user_id),
+            **{f"friend_{field}": _friend_side(user_id, field) for field in FRIEND_LIST_SUMMARY_FIELDS},
+            friend_private=progress_is_private(user=OuterRef("friend_id")),
+        )
+        .order_by("friend_key", "id")
+        .values_list(
+            "friend_id",
+            *(f"friend_{field}" for field in FRIEND_LIST_SUMMARY_FIELDS),
+            "friend_private",
+            "created_at",
+            "streak_length",
+            "streak_low_through_day",
+            "streak_high_through_day",
+            "user_low__timezone",
+            "user_high__timezone",
+        )
+    )
+
+
+def _friend_ids(user_id):
+    """A subquery: the ids of ``user_id``'s current friends (the same SQL for any number)."""
+    return Subquery(friendships_active_of(user_id=user_id).annotate(friend_id=_friend_id(user_id)).values("friend_id"))
+
+
+def _friend_languages_rows(user_id):
+    """The ``LanguageStreak`` rows (``LANGUAGES_COLUMNS``) of every current friend of ``user_id``."""
+    return LanguageStreak.objects.filter(user_id__in=_friend_ids(user_id)).values_list(*LANGUAGES_COLUMNS)
+
+
+def _friend_rest_days_rows(user_id, since):
+    """The rest-day bookings (user, start, end) of every current friend of ``user_id`` that end
+    on or after ``since``."""
+    return (
+        RestDay.objects.filter(user_id__in=_friend_ids(user_id), end__gte=since)
+        .order_by()
+        .values_list("user_id", "start", "end")
+    )
+
+
+_FRIEND_LIST = PreparedQuery(_friend_list_rows, user_id="int")
+_FRIEND_LANGUAGES = PreparedQuery(_friend_languages_rows, user_id="int")
+_FRIEND_REST_DAYS = PreparedQuery(_friend_rest_days_rows, user_id="int", since="date")
+
+
+def _friend_rest_dates(*, using: str, user_id: int):
+    """``rest_dates_of_users`` for friends of ``user_id``, read through a prepared query."""
+
+    def rest_dates(*, user_ids, since) -> dict[int, set[date]]:
+        dates: dict[int, set[date]] = defaultdict(set)
+        for friend_id, start, end in _FRIEND_REST_DAYS.rows(using=using, user_id=user_id, since=since):
+            if friend_id in user_ids:
+                first = max(start, since)
+                dates[friend_id].update(first + timedelta(days=n) for n in range((end - first).days + 1))
+        return dates
+
+    return rest_dates
+
+
+def friend_list(*, user: User) -> list[FriendListEntry]:
+    """My friends for ``GET /api/friends/``, by username ignoring case (code points of the
+    lower-cased names, then friendship id): each with ``friends_since``, ``friend_streak`` and
+    ``languages`` (``[{code, name, daily_streak, max_streak}]``). Two prepared queries whatever
+    the number of friends (plus one for rest days when some streak has missed a day), values
+    only: no model instances. A friend who shows their progress to nobody has ``languages``
+    empty (their streaks are theirs alone; our friend streak is ours)."""
+    # No user has more than FRIENDS_MAX friends (the services refuse more): the bound only
+    # restates it, read at each call like active_friendships_with_users' limit.
+    using = router.db_for_read(Friendship)
+    rows = _FRIEND_LIST.rows(using=using, user_id=user.pk)[:FRIENDS_MAX]
+    if not rows:
         return []
-    streaks = friend_streaks(friendships=[friend.friendship for friend in friends])
-    languages = languages_for_users(user_ids=[friend.pk for friend in friends if not friend.progress_private])
-    for friend in friends:
-        friend.friend_streak = streaks.get(friend.friendship.pk, 0)
-        friend.languages = languages.get(friend.pk, [])
-    return friends
+    private = {row[0] for row in rows if row[6]}
+    languages = languages_from_rows(
+        [row for row in _FRIEND_LANGUAGES.rows(using=using, user_id=user.pk) if row[0] not in private],
+        rest_dates=_friend_rest_dates(using=using, user_id=user.pk),
+    )
+    now = timezone.now()
+    return [
+        FriendListEntry(
+            pk=friend_id,
+            username=username,
+            name=name,
+            avatar_image=image,
+            avatar_character_color=character_color,
+            avatar_background_color=background_color,
+            friends_since=created_at,
+            friend_streak=friend_streak_of(
+                length=length,
+                created_at=created_at,
+                low_through=low_through,
+                high_through=high_through,
+                low_timezone=low_timezone,
+                high_timezone=high_timezone,
+                now=now,
+            ),
+            languages=languages.get(friend_id, []),
+        )
+        for (
+            friend_id,
+            username,
+            name,
+            image,
+            character_color,
+            background_color,
+            _private,
+            created_at,
+            length,
+            low_through,
+            high_through,
+            low_timezone,
+            high_timezone,
+        ) in rows
+    ]
 
 
 def friend_requests_of(*, user: User) -> QuerySet[FriendRequest]:

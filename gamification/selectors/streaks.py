@@ -7,7 +7,7 @@ alive is decided here, against each user's local today. The rules are in docs/st
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -168,15 +168,37 @@ def friend_streak_current(*, friendship: Friendship, now: dt.datetime | None = N
     """
     if not friendship.streak_length or not friendship.active:
         return 0
+    return friend_streak_of(
+        length=friendship.streak_length,
+        created_at=friendship.created_at,
+        low_through=friendship.streak_low_through_day,
+        high_through=friendship.streak_high_through_day,
+        low_timezone=friendship.user_low.timezone,
+        high_timezone=friendship.user_high.timezone,
+        now=now,
+    )
+
+
+def friend_streak_of(
+    *,
+    length: int,
+    created_at: dt.datetime,
+    low_through: int | None,
+    high_through: int | None,
+    low_timezone: str,
+    high_timezone: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """``friend_streak_current`` of an active friendship from its columns and both users'
+    timezones, for reads that fetch values rather than model instances."""
+    if not length:
+        return 0
     now = now or timezone.now()
-    for through, friend in (
-        (friendship.streak_low_through_day, friendship.user_low),
-        (friendship.streak_high_through_day, friendship.user_high),
-    ):
-        today = local_day_number(now, since=friendship.created_at, tz_name=friend.timezone)
+    for through, tz_name in ((low_through, low_timezone), (high_through, high_timezone)):
+        today = local_day_number(now, since=created_at, tz_name=tz_name)
         if through is None or through + 1 < today:
             return 0
-    return friendship.streak_length
+    return length
 
 
 def friend_streaks(*, friendships: Iterable[Friendship]) -> dict[int, int]:
@@ -192,30 +214,40 @@ def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
     ``streaks_of_user``). One query whatever the number of users, and one more for rest days when
     some streak has missed a day since its last counted day."""
     ids = list(dict.fromkeys(user_ids))
+    streaks = list(LanguageStreak.objects.filter(user_id__in=ids).values_list(*LANGUAGES_COLUMNS)) if ids else []
+    languages = languages_from_rows(streaks)
+    return {user_id: languages.get(user_id, []) for user_id in ids}
+
+
+# What ``languages_from_rows`` reads of each ``LanguageStreak`` (``values_list`` names).
+LANGUAGES_COLUMNS = (
+    "user_id",
+    "language_id",
+    "language__name",
+    "length",
+    "last_date",
+    "max_length",
+    "freezes_held",
+    "frozen_days",
+    "user__timezone",
+)
+
+
+def languages_from_rows(
+    streaks: list[tuple], *, rest_dates: Callable[..., dict[int, set[dt.date]]] | None = None
+) -> dict[int, list[dict]]:
+    """``languages_for_users`` from ``LanguageStreak`` rows already read (``LANGUAGES_COLUMNS``),
+    by user id for the users that have a row; one more query for rest days when some streak has
+    missed a day since its last counted day, through ``rest_dates`` (called as
+    ``rest_dates_of_users``, the default; a caller may read the same dates more cheaply)."""
+    rest_dates = rest_dates or rest_dates_of_users
     now = timezone.now()
     rows: dict[int, list[LanguageStreakRow]] = defaultdict(list)
-    if ids:
-        streaks = list(
-            LanguageStreak.objects.filter(user_id__in=ids).values_list(
-                "user_id",
-                "language_id",
-                "language__name",
-                "length",
-                "last_date",
-                "max_length",
-                "freezes_held",
-                "frozen_days",
-                "user__timezone",
-            )
-        )
+    if streaks:
         todays = {tz_name: local_today(tz_name, now) for tz_name in {row[-1] for row in streaks}}
         # Rest days matter only between a run's last day and the day before today.
         gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] < todays[row[-1]] - ONE_DAY]
-        rest = (
-            rest_dates_of_users(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps))
-            if gaps
-            else {}
-        )
+        rest = rest_dates(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps)) if gaps else {}
         for user_id, code, name, length, last_date, max_length, freezes, frozen, tz_name in streaks:
             streak = DailyStreak(
                 length, last_date, max_length, None, freezes, tuple(dt.date.fromisoformat(d) for d in frozen or ())
@@ -234,9 +266,9 @@ def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
     return {
         user_id: [
             {"code": row.code, "name": row.name, "daily_streak": row.daily_streak, "max_streak": row.max_streak}
-            for row in _ordered(rows.get(user_id, []))
+            for row in _ordered(user_rows)
         ]
-        for user_id in ids
+        for user_id, user_rows in rows.items()
     }
 
 

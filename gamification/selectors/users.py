@@ -9,20 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from django.db import connection
-from django.db.models import Case, IntegerField, OuterRef, Q, Value, When
+from django.db import connection, router
+from django.db.models import Case, CharField, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
+from django.utils import timezone
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.models import FriendRequest, User
+from gamification.models import FriendRequest, Friendship, User
+from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
-    can_view_private,
     friendships_active_between,
+    is_friend_of,
     is_undiscoverable,
+    progress_is_private,
     users_visible_to,
 )
-from gamification.selectors.streaks import friend_streaks
+from gamification.selectors.streaks import friend_streak_of
 
 SEARCH_RESULTS_MAX = 20
 # Display names are matched whole, so a term may be as long as a display name.
@@ -44,22 +47,52 @@ class Relationship:
 def user_get_private(*, viewer: User, username: str, denied_message: str) -> User:
     """The user whose private data (friends, badges, streaks) ``viewer`` asks for: NotFoundError
     for an unknown username (or a user in a block with the viewer), ForbiddenError unless it is
-    the viewer or a current friend who shows their progress to friends."""
-    user = user_get_visible(viewer=viewer, username=username)
-    if not can_view_private(viewer_id=viewer.pk, target_id=user.pk):
+    the viewer or a current friend who shows their progress to friends. One prepared query."""
+    user, viewer_is_friend, progress_private = _user_visible_with_access(viewer=viewer, username=username)
+    if user.pk != viewer.pk and (not viewer_is_friend or progress_private):
         raise ForbiddenError(denied_message)
     return user
 
 
 def user_get_visible(*, viewer: User, username: str) -> User:
     """The user with this username ignoring case whom ``viewer`` may know exists, else
-    NotFoundError: a user in a block with the viewer (either way) is answered as unknown."""
-    user = None
+    NotFoundError: a user in a block with the viewer (either way) is answered as unknown. One
+    prepared query."""
+    return _user_visible_with_access(viewer=viewer, username=username)[0]
+
+
+_USER_FIELDS = tuple(field.attname for field in User._meta.concrete_fields)
+
+
+def _visible_user_row(viewer_id, key):
+    """The user ``viewer_id`` may know exists whose username is ``key`` ignoring case: their
+    whole row, whether the viewer is their friend now, and whether they show their progress to
+    nobody (``can_view_private``'s two questions, asked in the same query)."""
+    return (
+        users_visible_to(viewer_id=viewer_id)
+        .filter(username_key=key)
+        .annotate(
+            viewer_is_friend=is_friend_of(user_id=viewer_id, other=OuterRef("pk")),
+            progress_private=progress_is_private(user=OuterRef("pk")),
+        )
+        .order_by()
+        .values_list(*_USER_FIELDS, "viewer_is_friend", "progress_private")
+    )
+
+
+_VISIBLE_USER = PreparedQuery(_visible_user_row, viewer_id="int", key="str")
+
+
+def _user_visible_with_access(*, viewer: User, username: str) -> tuple[User, bool, bool]:
+    """``user_get_visible``'s user (NotFoundError as there), whether ``viewer`` is their friend
+    now, and whether they show their progress to nobody."""
+    rows, alias = [], router.db_for_read(User)
     if isinstance(username, str) and 0 < len(username) <= USERNAME_MAX_LENGTH:
-        user = users_visible_to(viewer_id=viewer.pk).filter(username_key=username.lower()).first()
-    if user is None:
+        rows = _VISIBLE_USER.rows(using=alias, viewer_id=viewer.pk, key=username.lower())
+    if not rows:
         raise NotFoundError("No user with this username.")
-    return user
+    (*values, viewer_is_friend, progress_private) = rows[0]
+    return User.from_db(alias, _USER_FIELDS, values), bool(viewer_is_friend), bool(progress_private)
 
 
 def user_get_by_username(*, username: str) -> User:
@@ -87,7 +120,8 @@ def _display_name_equals(term: str) -> Q:
 
 
 def user_search(*, viewer: User, term: str) -> list[User]:
-    """SPEC §6.3, in one query. ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
+    """SPEC §6.3, in one query, or two when fewer than 20 usernames start with the term.
+    ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
@@ -95,33 +129,66 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     discoverable only by their exact username. Order: exact username, then username prefix, then
     the rest; within each group shorter usernames first, then alphabetically ignoring case. At
     most 20.
+
+    The exact username and the prefixes come first, so when at least 20 users the viewer may
+    find have a username starting with the term, they are the whole answer: the prefix query
+    reads them through the ``username_key`` index, where ``LIKE '%term%'`` scans every user.
     """
     if not term:
         return []
     key = term.lower()
-    group = Case(
-        When(username_key=key, then=Value(0)),
-        When(username_key__startswith=key, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
+    alias = router.db_for_read(User)
+    rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key)
+    if len(rows) == SEARCH_RESULTS_MAX:
+        return [User.from_db(alias, _USER_FIELDS, row) for row in rows]
     condition = _display_name_equals(term)
     if len(key) <= USERNAME_MAX_LENGTH:
         condition |= Q(username_key__contains=key)
-    return list(
-        users_visible_to(viewer_id=viewer.pk)
-        .exclude(pk=viewer.pk)
-        .annotate(name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name"))
-        .filter(condition)
+    matching = _search_candidates(viewer_id=viewer.pk, key=key).annotate(
+        name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name")
+    )
+    return list(matching.filter(condition)[:SEARCH_RESULTS_MAX])
+
+
+def _prefix_search(viewer_id, key):
+    """The first 20 users ``user_search`` may show whose username starts with ``key``: whole
+    rows. ``istartswith`` (the column's collation) lets MariaDB read a range of the unique
+    index; ``startswith`` (binary there) keeps the match exact: a superset narrowed, never
+    widened. Both patterns are escaped in SQL (``Value``), so the query can be prepared."""
+    return (
+        _search_candidates(viewer_id=viewer_id, key=key)
+        .filter(username_key__istartswith=Value(key))
+        .filter(username_key__startswith=Value(key))
+        .values_list(*_USER_FIELDS)[:SEARCH_RESULTS_MAX]
+    )
+
+
+_PREFIX_SEARCH = PreparedQuery(_prefix_search, viewer_id="int", key="str")
+
+
+def _search_candidates(*, viewer_id: int, key: str):
+    """The users search may show ``viewer_id`` for the lower-cased term ``key``, in the
+    search's order: visible to them, not them, and discoverable unless ``key`` is their
+    username. (The prefix test escapes ``key`` in SQL, as a prepared query needs.)"""
+    group = Case(
+        When(username_key=key, then=Value(0)),
+        When(username_key__startswith=Value(key), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        users_visible_to(viewer_id=viewer_id)
+        .exclude(pk=viewer_id)
         .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
         .annotate(match_group=group, username_length=Length("username_key"))
-        .order_by("match_group", "username_length", binary_collation("username_key"))[:SEARCH_RESULTS_MAX]
+        .order_by("match_group", "username_length", binary_collation("username_key"))
     )
 
 
 def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relationship]:
-    """How ``viewer`` relates to each of ``users``, by user id, in at most two queries plus the
-    friend streak selector's, whatever the number of users."""
+    """How ``viewer`` relates to each of ``users``, by user id, in one query whatever the number
+    of users (none when ``users`` is only the viewer): the current friendships and the pending
+    requests between the viewer and them, as values."""
     users = list(users)
     others = [user.pk for user in users if user.pk != viewer.pk]
     result: dict[int, Relationship] = {user.pk: Relationship(status="none") for user in users}
@@ -130,19 +197,24 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
     if not others:
         return result
 
-    friendships = list(
-        friendships_active_between(user_id=viewer.pk, other_ids=others).select_related("user_low", "user_high")
-    )
-    streaks = friend_streaks(friendships=friendships) if friendships else {}
-    for friendship in friendships:
-        other = friendship.user_high_id if friendship.user_low_id == viewer.pk else friendship.user_low_id
-        result[other] = Relationship(
-            status="friends", friend_streak=streaks.get(friendship.pk, 0), friends_since=friendship.created_at
+    now = timezone.now()
+    requests = []
+    for row in _relationship_rows(viewer_id=viewer.pk, other_ids=others):
+        row_id, low_or_sender, high_or_receiver, created_at, length, low_through, high_through, low_tz, high_tz = row
+        if length is None:  # a request's row: the friendships' streak length is never NULL
+            requests.append((row_id, low_or_sender, high_or_receiver, created_at))
+            continue
+        other = high_or_receiver if low_or_sender == viewer.pk else low_or_sender
+        streak = friend_streak_of(
+            length=length,
+            created_at=created_at,
+            low_through=low_through,
+            high_through=high_through,
+            low_timezone=low_tz,
+            high_timezone=high_tz,
+            now=now,
         )
-
-    requests = FriendRequest.objects.filter(
-        Q(sender_id=viewer.pk, receiver_id__in=others) | Q(receiver_id=viewer.pk, sender_id__in=others)
-    ).values_list("id", "sender_id", "receiver_id", "created_at")
+        result[other] = Relationship(status="friends", friend_streak=streak, friends_since=created_at)
     for request_id, sender_id, receiver_id, created_at in requests:
         other = receiver_id if sender_id == viewer.pk else sender_id
         if result[other].status != "none":
@@ -150,6 +222,65 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
         status = "request_sent" if sender_id == viewer.pk else "request_received"
         result[other] = Relationship(status=status, request_id=request_id, request_created_at=created_at)
     return result
+
+
+_FRIENDSHIP_COLUMNS = (
+    "id",
+    "user_low_id",
+    "user_high_id",
+    "created_at",
+    "streak_length",
+    "streak_low_through_day",
+    "streak_high_through_day",
+    "user_low__timezone",
+    "user_high__timezone",
+)
+
+
+def _relationships_union(friendships, requests):
+    """One ``UNION ALL`` query: the friendships (id, low, high, created_at, the streak columns,
+    both users' timezones), then the requests (id, sender, receiver, created_at, NULLs)."""
+    no_number, no_text = Value(None, output_field=IntegerField()), Value(None, output_field=CharField())
+    requests = (
+        requests.order_by()
+        .annotate(n1=no_number, n2=no_number, n3=no_number, t1=no_text, t2=no_text)
+        .values_list("id", "sender_id", "receiver_id", "created_at", "n1", "n2", "n3", "t1", "t2")
+    )
+    return friendships.order_by().values_list(*_FRIENDSHIP_COLUMNS).union(requests, all=True)
+
+
+def _relationship_with_one(viewer_id, other_id):
+    """``_relationship_rows`` for one other user, with the same SQL for every pair."""
+    return _relationships_union(
+        Friendship.objects.filter(
+            Q(user_low_id=viewer_id, user_high_id=other_id) | Q(user_low_id=other_id, user_high_id=viewer_id),
+            active=True,
+        ),
+        FriendRequest.objects.filter(
+            Q(sender_id=viewer_id, receiver_id=other_id) | Q(sender_id=other_id, receiver_id=viewer_id)
+        ),
+    )
+
+
+# A profile asks for one user: the same query every time, compiled once.
+_RELATIONSHIP_WITH_ONE = PreparedQuery(_relationship_with_one, viewer_id="int", other_id="int")
+
+
+def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
+    """The viewer's current friendships with ``other_ids`` and the pending requests between
+    them, in one query (``_relationships_union``)."""
+    if len(other_ids) == 1:
+        return _RELATIONSHIP_WITH_ONE.rows(
+            using=router.db_for_read(Friendship), viewer_id=viewer_id, other_id=other_ids[0]
+        )
+    return list(
+        _relationships_union(
+            friendships_active_between(user_id=viewer_id, other_ids=other_ids),
+            FriendRequest.objects.filter(
+                Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
+            ),
+        )
+    )
 
 
 def users_with_relationship(*, viewer: User, users: Iterable[User]) -> list[User]:

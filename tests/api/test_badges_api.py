@@ -319,15 +319,15 @@ class TestUserBadges:
         friend = UserFactory()
         make_friends(user, friend)
         award(friend, "FRIENDS", 1)
-        # token, target, friendship check, the catalogue's version token, the friend's awards
+        # token, target with the friendship check, the catalogue's version token, the awards
         catalogue_get()
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             auth_client.get(f"/api/users/{friend.username}/badges/")
 
         for badge in Badge.objects.exclude(activity_type__code="FRIENDS", level=1):
             UserBadge.objects.create(user=friend, badge=badge, achieved_at=timezone.now())
 
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(4):
             response = auth_client.get(f"/api/users/{friend.username}/badges/")
         assert sum(len(item["badges"]) for item in response.json()) == 37
 

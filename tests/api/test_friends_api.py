@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from gamification.models import Friendship, User, UserBadge, UserMetric
+from gamification.models import Friendship, LanguageStreak, User, UserBadge, UserMetric
 from gamification.selectors import streaks as streak_selectors
 from gamification.services.friends import friend_request_accept, friend_request_send
 from tests.conftest import client_for
@@ -73,22 +73,25 @@ class TestList:
         languages = [{"code": "de", "name": "German", "daily_streak": 4, "max_streak": 9}]
         calls = {}
 
-        def fake_friend_streaks(*, friendships):
-            calls["friendships"] = [f.pk for f in friendships]
-            return {f.pk: 6 for f in friendships}
+        def fake_friend_streak_of(**columns):
+            calls["created_at"] = columns["created_at"]
+            return 6
 
-        def fake_languages(*, user_ids):
-            calls["user_ids"] = list(user_ids)
-            return dict.fromkeys(user_ids, languages)
+        def fake_languages(streaks, *, rest_dates):
+            calls["user_ids"] = [row[0] for row in streaks]
+            return {friend.pk: languages}
 
-        monkeypatch.setattr("gamification.selectors.friends.friend_streaks", fake_friend_streaks)
-        monkeypatch.setattr("gamification.selectors.friends.languages_for_users", fake_languages)
+        LanguageStreak.objects.create(
+            user=friend, language_id="de", length=1, max_length=1, last_date=dt.date(2026, 1, 1)
+        )
+        monkeypatch.setattr("gamification.selectors.friends.friend_streak_of", fake_friend_streak_of)
+        monkeypatch.setattr("gamification.selectors.friends.languages_from_rows", fake_languages)
 
         (item,) = client_for(me).get("/api/friends/").json()
 
         assert item["friend_streak"] == 6
         assert item["languages"] == languages
-        assert calls == {"friendships": [friendship.pk], "user_ids": [friend.pk]}
+        assert calls == {"created_at": friendship.created_at, "user_ids": [friend.pk]}
 
     def test_only_current_friends_ordered_by_username_ignoring_case(self, me):
         for name in ["zebra_friend", "Beaver", "alpha"]:

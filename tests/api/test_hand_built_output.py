@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from gamification.models import ActivityType, Badge, LanguageStreak, UserBadge, UserMetric
+from gamification.models import ActivityType, Badge, LanguageStreak, User, UserBadge, UserMetric
 from gamification.selectors.badges import badge_progress_for_user, badges_achieved_by_user
 from gamification.selectors.friends import friend_list
 from gamification.selectors.leaderboards import classroom_leaderboard, friends_leaderboard
@@ -95,7 +95,7 @@ def test_search_and_profile(learner):
     users = users_with_relationship(viewer=learner, users=user_search(viewer=learner, term="hub"))
     assert {user.relationship.status for user in users} >= {"request_sent", "none"}
     same(user_search_out(users), UserSearchResultSerializer(users, many=True).data)
-    friend = friend_list(user=learner)[0]
+    friend = User.objects.get(pk=friend_list(user=learner)[0].pk)
     (profile,) = users_with_relationship(viewer=learner, users=[friend])
     assert profile.relationship.status == "friends"
     same(user_profile_out(profile), UserProfileSerializer(profile).data)

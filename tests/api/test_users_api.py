@@ -162,7 +162,8 @@ class TestSearch:
         assert statuses == [200, 200, 429]
 
     def test_query_count_does_not_grow_with_results(self, me, django_assert_num_queries):
-        # No friend among the results: token, search, friendships, requests.
+        # No friend among the results: token, prefix search, full search (fewer than 20
+        # prefix matches), relationships (friendships and requests in one query).
         UserFactory(username="owl_0")
         client = client_for(me)
         with django_assert_num_queries(4):
@@ -173,14 +174,19 @@ class TestSearch:
                 make_friend_request(me, other)
             elif i % 3 == 1:
                 make_friend_request(other, me)
-        with django_assert_num_queries(4):
+        # 20 prefix matches: the prefix search is the answer (token, search, relationships).
+        with django_assert_num_queries(3):
             assert len(client.get("/api/users/?search=owl").json()) == 20
 
     def test_query_count_with_friends_among_results_is_fixed(self, me, django_assert_num_queries):
+        # 20 results either way (prefix matches), from one friend to twenty.
         make_friends(me, UserFactory(username="elk_0"))
+        for i in range(1, 20):
+            UserFactory(username=f"elk_x{i}")
         client = client_for(me)
         with CaptureQueriesContext(connection) as baseline:
-            assert len(client.get("/api/users/?search=elk").json()) == 1
+            assert len(client.get("/api/users/?search=elk").json()) == 20
+        User.objects.filter(username__startswith="elk_x").delete()
         for i in range(1, 20):
             make_friends(me, UserFactory(username=f"elk_{i}"))
         with django_assert_num_queries(len(baseline)):
@@ -193,7 +199,7 @@ class TestProfile:
         other = UserFactory(username="Heron", name="Hera")
         client = client_for(me)
 
-        with django_assert_num_queries(4):  # token, user, friendship, requests
+        with django_assert_num_queries(3):  # token, user, friendships and requests
             response = client.get("/api/users/heron/")
 
         assert response.status_code == 200
@@ -254,7 +260,7 @@ class TestUserFriends:
         make_friends(heron, UserFactory(username="crane"))
         client = client_for(me)
 
-        with django_assert_num_queries(4):  # token, user, are we friends, friends
+        with django_assert_num_queries(3):  # token, user with are we friends, friends
             response = client.get("/api/users/HERON/friends/")
 
         assert response.status_code == 200
@@ -268,7 +274,7 @@ class TestUserFriends:
 
         client = client_for(me)
 
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(3):
             assert len(client.get("/api/users/heron/friends/").json()) == 41
 
     def test_a_stranger_gets_403(self, me):

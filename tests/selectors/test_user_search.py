@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from gamification.models import User
+from gamification.models import Block, PrivacySettings, User
 from gamification.selectors.users import SEARCH_RESULTS_MAX, relationships_for, user_search
 from gamification.serializers.friends import UserSearchQuerySerializer
 from tests.factories import UserFactory, make_friend_request, make_friends
@@ -183,7 +183,7 @@ class TestRelationships:
         make_friends(me, former)
         friendship_end_pair(user_id=me.pk, friend_id=former.pk)
 
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             result = relationships_for(viewer=me, users=[me, friend, asked, asker, stranger, former])
 
         assert result[me.pk].status == "self"
@@ -197,6 +197,24 @@ class TestRelationships:
         assert result[stranger.pk].status == "none"
         assert result[former.pk].status == "none"
 
+    def test_one_user_at_a_time_gives_the_same_answers(self, django_assert_num_queries):
+        # A profile asks about one user (a prepared query): the same as asking about all at once.
+        lower = UserFactory()  # the viewer is the high side of this pair
+        me = UserFactory(timezone="Asia/Tokyo")
+        friend, asked, asker, stranger = (UserFactory() for _ in range(4))
+        make_friends(me, friend)
+        make_friends(lower, me)
+        make_friend_request(me, asked)
+        make_friend_request(asker, me)
+        together = relationships_for(viewer=me, users=[friend, asked, asker, stranger, lower])
+
+        for user in (friend, asked, asker, stranger, lower):
+            with django_assert_num_queries(1):
+                alone = relationships_for(viewer=me, users=[me, user])
+            assert alone[user.pk] == together[user.pk]
+            assert alone[me.pk].status == "self"
+        assert [together[user.pk].status for user in (friend, lower)] == ["friends", "friends"]
+
     def test_only_myself_needs_no_query(self, django_assert_num_queries):
         me = UserFactory()
 
@@ -204,3 +222,100 @@ class TestRelationships:
             result = relationships_for(viewer=me, users=[me])
 
         assert result[me.pk].status == "self"
+
+
+def _block(blocker, blocked):
+    low, high = sorted([blocker, blocked], key=lambda user: user.pk)
+    Block.objects.create(blocker=blocker, blocked=blocked, user_low=low, user_high=high)
+
+
+def _undiscoverable(user):
+    PrivacySettings.objects.create(user=user, discoverable=False)
+
+
+def _reference(viewer, term) -> list[str]:
+    """SPEC §6.3 in Python over every user (ASCII display names: SQLite folds only those)."""
+    key = term.lower()
+    blocked = {
+        pk for pair in Block.objects.values_list("user_low_id", "user_high_id") for pk in pair if viewer.pk in pair
+    }
+    hidden = set(PrivacySettings.objects.filter(discoverable=False).values_list("user_id", flat=True))
+    found = [
+        user
+        for user in User.objects.exclude(pk=viewer.pk)
+        if user.pk not in blocked
+        and (key in user.username_key or user.name.lower() == key)
+        and (user.username_key == key or user.pk not in hidden)
+    ]
+    group = lambda user: 0 if user.username_key == key else 1 if user.username_key.startswith(key) else 2  # noqa: E731
+    found.sort(key=lambda user: (group(user), len(user.username_key), user.username_key))
+    return names(found[:SEARCH_RESULTS_MAX])
+
+
+class TestPrefixShortcut:
+    """At least 20 findable usernames starting with the term answer the search alone (one
+    query, through the username index); otherwise the full search runs. Same results either way."""
+
+    @pytest.fixture
+    def crowd(self, viewer):
+        # Prefix matches of several lengths and cases, the exact username, contains and display
+        # name matches that would sort after them, and prefix users the viewer may not find.
+        for n in range(22):
+            UserFactory(username=f"Otter{'x' * (n % 4)}{n:02d}")
+        UserFactory(username="otter")
+        for n in range(5):
+            UserFactory(username=f"sea_otter{n}")
+            UserFactory(username=f"named{n}", name="Otter")
+        hidden = [UserFactory(username=f"otterhidden{n}") for n in range(3)]
+        for user in hidden[:2]:
+            _undiscoverable(user)
+        _block(hidden[2], viewer)
+        _block(viewer, UserFactory(username="ottb"))
+        return hidden
+
+    def test_twenty_prefix_matches_are_the_answer_in_one_query(self, viewer, crowd, django_assert_num_queries):
+        with django_assert_num_queries(1):
+            found = search(viewer, "OTTER")
+        assert found == _reference(viewer, "otter")
+        assert found[0] == "otter" and len(found) == SEARCH_RESULTS_MAX
+        assert not {"sea_otter0", "named0", "otterhidden0", "otterhidden2"} & set(found)
+
+    def test_fewer_prefix_matches_run_the_full_search(self, viewer, crowd, django_assert_num_queries):
+        # Fewer than 20 findable users start with these terms (or none do).
+        for term in ["otterx", "otterxx", "Otter", "otter0", "ott", "sea", "er1", "named3"]:
+            assert search(viewer, term) == _reference(viewer, term), term
+        with django_assert_num_queries(2):
+            found = search(viewer, "otterxx")
+        assert found == _reference(viewer, "otterxx")
+
+    def test_undiscoverable_and_blocked_prefix_users_do_not_count_toward_twenty(
+        self, viewer, django_assert_num_queries
+    ):
+        # Given exactly 20 users starting with the term, two of whom the viewer may not find,
+        # and a display-name match: the full search must run and show the display name too.
+        prefixed = [UserFactory(username=f"lynx{n:02d}") for n in range(20)]
+        _undiscoverable(prefixed[3])
+        _block(prefixed[7], viewer)
+        UserFactory(username="zz_cat", name="Lynx")
+        UserFactory(username="big_lynx")
+        with django_assert_num_queries(2):
+            found = search(viewer, "lynx")
+        assert found == _reference(viewer, "lynx")
+        assert found[-2:] == ["zz_cat", "big_lynx"] and len(found) == 20
+
+    def test_an_undiscoverable_exact_username_counts(self, viewer, django_assert_num_queries):
+        exact = UserFactory(username="mole")
+        _undiscoverable(exact)
+        for n in range(19):
+            UserFactory(username=f"mole{n:02d}")
+        UserFactory(username="a_mole")
+        with django_assert_num_queries(1):
+            found = search(viewer, "mole")
+        assert found == _reference(viewer, "mole") and found[0] == "mole"
+
+    def test_a_term_with_like_wildcards_is_literal_in_the_prefix_query(self, viewer):
+        for n in range(20):
+            UserFactory(username=f"a_b{n:02d}")
+        UserFactory(username="axb99")
+        assert search(viewer, "a_b") == _reference(viewer, "a_b")
+        assert "axb99" not in search(viewer, "a_b")

@@ -241,7 +241,7 @@ class TestLists:
         from gamification.selectors import friends as friend_selectors
 
         make_friends(alice, bob)
-        monkeypatch.setattr(friend_selectors, "friend_streaks", lambda *, friendships: {f.pk: 5 for f in friendships})
+        monkeypatch.setattr(friend_selectors, "friend_streak_of", lambda **columns: 5)
 
         (friend,) = frontend_for(alice).get("/my_friends").json()
 
@@ -251,7 +251,7 @@ class TestLists:
         make_friends(alice, UserFactory())
         client = frontend_for(alice)
         client.get("/my_friends")  # the token's first use may renew it
-        with django_assert_num_queries(3):  # session token, friendships with users, languages
+        with django_assert_num_queries(3):  # session token, friendships with the friends, languages
             assert len(client.get("/my_friends").json()) == 1
         for _ in range(19):
             make_friends(alice, UserFactory())
