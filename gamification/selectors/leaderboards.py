@@ -1,15 +1,14 @@
 """Leaderboards of friends and of classrooms (SPEC §8).
 
-Boards are small (a user's friends, a classroom's students), so each board is built from a fixed
-number of queries whatever its size, and ranked in Python:
-
-- the members with what the board shows of them, in one query: for the friends board, my
-  friendships (current now, or at the end of the period) joined to both users, which also tells
-  who is my friend now; for a classroom board, the classroom joined to its memberships and users,
-  which also tells the caller's role and, through an EXISTS on the pair's unique index, which
-  students are the caller's friends;
-- their values for the metric and period, in one grouped query over the activity log
-  (``ActivityEvent``) or over the first occurrences (``FirstOccurrence``).
+Boards are small (a user's friends, a classroom's students), so each board is one query
+whatever its size, ranked in Python: the members with what the board shows of them and their
+values. For the friends board, my friendships (current now, or at the end of the period) joined
+to both users, which also tells who is my friend now, with my own value alongside (a second
+query only for a learner without any friendship); for a classroom board, the classroom joined to
+its memberships and users, which also tells the caller's role and, through an EXISTS on the
+pair's unique index, which students are the caller's friends. Each member's value for the metric
+and period is a subquery on that member's rows of the activity log (``ActivityEvent``) or of the
+first occurrences (``FirstOccurrence``).
 
 Decisions where the spec is silent:
 
@@ -31,8 +30,9 @@ classroom's teachers still see them.
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Count, OuterRef, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -45,6 +45,7 @@ from gamification.models import (
     PracticeKind,
     User,
 )
+from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of, is_off_leaderboards
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
@@ -81,10 +82,10 @@ METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
 METRICS: tuple[str, ...] = tuple(METRIC_SOURCES)
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
     """What a board shows of a user (the fields of ``UserSummary``), read without model instances:
-    boards list hundreds of users and building ``User`` objects would cost more than the queries."""
+    boards list hundreds of users and building ``User`` objects (or even frozen dataclasses)
+    would cost more than the queries."""
 
     pk: int
     username: str
@@ -98,8 +99,7 @@ class Member:
         return cls(*(getattr(user, field) for field in SUMMARY_FIELDS))
 
 
-@dataclass(frozen=True, slots=True)
-class BoardRow:
+class BoardRow(NamedTuple):
     rank: int
     user: Member
     value: int
@@ -123,11 +123,151 @@ class Leaderboard:
     me: Standing | None
 
 
+# The board queries ---------------------------------------------------------------------------
+# Each board is one query compiled once per process (gamification.prepared) for each metric and
+# kind of span (bounded or not at either end): building the queryset took most of a board's CPU.
+# The members' values are correlated subqueries, one per member row, each a range of the
+# covering index ``activityevent_board_cover`` (or ``firstocc_user_kind_at``) for that member:
+# the cost follows the board's members, never the table's size. Flags come back as 0/1
+# integers computed in SQL, so that no column of a hundred rows needs a converter in Python.
+
+_Span = tuple[bool, bool]  # (bounded below, bounded above)
+
+
+def _value_of(*, metric: str, user, span: _Span, start, end) -> Subquery:
+    """A query expression: the value of ``metric`` over ``[start, end)`` (an unbounded side of
+    ``span`` is ignored) of the user ``user`` refers to; NULL without activity."""
+    rows, total = METRIC_SOURCES[metric]
+    queryset = rows().filter(user_id=user)
+    if span[0]:
+        queryset = queryset.filter(occurred_at__gte=start)
+    if span[1]:
+        queryset = queryset.filter(occurred_at__lt=end)
+    return Subquery(queryset.order_by().values("user_id").annotate(value=total).values("value")[:1])
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _span_kinds(span: _Span) -> dict[str, str]:
+    return {name: "datetime" for name, bounded in zip(("start", "end"), span, strict=True) if bounded}
+
+
+def _span_values(span: _Span, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, dt.datetime]:
+    values = {}
+    if span[0]:
+        values["start"] = start
+    if span[1]:
+        values["end"] = end
+    return values
+
+
+def _summary_fields(prefix: str) -> list[str]:
+    return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
+
+
+def _friends_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
+    def build(user_id, at, start=None, end=None) -> QuerySet:
+        # The friendships current now (for is_friend) and those current at ``at`` (the scope),
+        # with the other user's value; my own value rides along as an uncorrelated subquery
+        # (the database computes it once).
+        other = Case(When(user_low_id=user_id, then="user_high_id"), default="user_low_id")
+        return (
+            friendships_current_now_or_at(user_id=user_id, at=at)
+            .order_by()
+            .annotate(
+                other_id=other,
+                is_friend_now=_flag(Q(active=True)),
+                in_scope=_flag(
+                    Q(created_at__lte=at)
+                    & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+                    & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
+                ),
+                other_value=_value_of(metric=metric, user=OuterRef("other_id"), span=span, start=start, end=end),
+                my_value=_value_of(metric=metric, user=user_id, span=span, start=start, end=end),
+            )
+            .values_list(
+                "is_friend_now",
+                "in_scope",
+                "other_value",
+                "my_value",
+                *_summary_fields("user_low"),
+                *_summary_fields("user_high"),
+            )
+        )
+
+    return build
+
+
+def _my_value_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
+    def build(user_id, start=None, end=None) -> QuerySet:
+        rows, total = METRIC_SOURCES[metric]
+        queryset = rows().filter(user_id=user_id)
+        if span[0]:
+            queryset = queryset.filter(occurred_at__gte=start)
+        if span[1]:
+            queryset = queryset.filter(occurred_at__lt=end)
+        return queryset.order_by().values("user_id").annotate(value=total).values_list("value")
+
+    return build
+
+
+def _classroom_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
+    def build(classroom_id, user_id, start=None, end=None) -> QuerySet:
+        # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
+        member = OuterRef("memberships__user_id")
+        return (
+            Classroom.objects.filter(pk=classroom_id)
+            .order_by()
+            .annotate(
+                is_friend=_flag(Q(is_friend_of(user_id=user_id, other=member))),
+                is_off=_flag(Q(is_off_leaderboards(user=member))),
+                member_value=_value_of(metric=metric, user=member, span=span, start=start, end=end),
+            )
+            .values_list(
+                "leaderboard_enabled",
+                "memberships__role",
+                "is_friend",
+                "is_off",
+                "member_value",
+                *_summary_fields("memberships__user"),
+            )
+        )
+
+    return build
+
+
+_PREPARED: dict[tuple[str, str, _Span], PreparedQuery] = {}
+_SHAPES = {
+    "friends": (_friends_rows, {"user_id": "int", "at": "datetime"}),
+    "mine": (_my_value_rows, {"user_id": "int"}),
+    "classroom": (_classroom_rows, {"classroom_id": "int", "user_id": "int"}),
+}
+
+
+def _prepared(shape: str, metric: str, span: _Span) -> PreparedQuery:
+    key = (shape, metric, span)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        factory, kinds = _SHAPES[shape]
+        prepared = _PREPARED[key] = PreparedQuery(factory(metric, span), **kinds, **_span_kinds(span))
+    return prepared
+
+
+def _board_rows(
+    *, shape: str, metric: str, start: dt.datetime | None, end: dt.datetime | None, **values
+) -> list[tuple]:
+    span = (start is not None, end is not None)
+    return _prepared(shape, metric, span).rows(**values, **_span_values(span, start, end))
+
+
 def member_values(
     *, metric: str, user_ids: Iterable[int], start: dt.datetime | None, end: dt.datetime | None
 ) -> dict[int, int]:
     """Each user's value of ``metric`` over ``[start, end)`` (all time when both are None), in one
-    grouped query. Users without activity are absent (their value is 0)."""
+    grouped query. Users without activity are absent (their value is 0). (The boards compute
+    their members' values inside their one query; this is for callers with a list of users.)"""
     rows, total = METRIC_SOURCES[metric]
     queryset = rows().filter(user_id__in=list(user_ids))
     if start is not None:
@@ -139,18 +279,17 @@ def member_values(
 
 
 def _rank(
-    *, members: Iterable[Member], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int | None
+    *, members: Iterable[tuple[Member, int]], viewer_id: int, friend_ids: set[int], limit: int | None
 ) -> tuple[list[BoardRow], Standing | None]:
     """Competition ranking (1, 1, 3) by value descending, then username ignoring case; the first
-    ``limit`` rows (None: all of them)."""
-    ordered = sorted(members, key=lambda member: (-values.get(member.pk, 0), member.username.lower(), member.pk))
+    ``limit`` rows (None: all of them). ``members``: each member with their value."""
+    ordered = sorted(members, key=lambda item: (-item[1], item[0].username.lower(), item[0].pk))
     if limit is None:
         limit = len(ordered)
     rows: list[BoardRow] = []
     me: Standing | None = None
     rank, previous = 0, None
-    for position, member in enumerate(ordered, start=1):
-        value = values.get(member.pk, 0)
+    for position, (member, value) in enumerate(ordered, start=1):
         if value != previous:
             rank, previous = position, value
         is_self = member.pk == viewer_id
@@ -158,12 +297,8 @@ def _rank(
             me = Standing(rank=rank, value=value)
         if position <= limit:
             is_friend = not is_self and member.pk in friend_ids
-            rows.append(BoardRow(rank=rank, user=member, value=value, is_self=is_self, is_friend=is_friend))
+            rows.append(BoardRow(rank, member, value, is_self, is_friend))
     return rows, me
-
-
-def _summary_fields(prefix: str) -> list[str]:
-    return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
 def _friends_board(
@@ -176,47 +311,33 @@ def _friends_board(
     limit: int | None,
 ) -> tuple[list[BoardRow], Standing | None]:
     """Me and whoever was my friend at the instant ``at`` (but friends who left the boards),
-    ranked on ``metric`` over ``[start, end)``. Two queries whatever the number of friends: the
-    friendships with both users' summaries and settings, and the values."""
-    # The friendships current now (for is_friend) and those current at ``at`` (the scope).
-    history = (
-        friendships_current_now_or_at(user_id=user.pk, at=at)
-        .order_by()
-        .annotate(
-            low_off=is_off_leaderboards(user=OuterRef("user_low_id")),
-            high_off=is_off_leaderboards(user=OuterRef("user_high_id")),
-        )
-        .values_list(
-            "created_at",
-            "ended_at",
-            "active",
-            "low_off",
-            "high_off",
-            *_summary_fields("user_low"),
-            *_summary_fields("user_high"),
-        )
-    )
+    ranked on ``metric`` over ``[start, end)``. One query whatever the number of friends (the
+    friendships with both users' summaries, settings and values), two without any friendship
+    (then my value alone)."""
+    rows = _board_rows(shape="friends", metric=metric, start=start, end=end, user_id=user.pk, at=at)
     width = len(SUMMARY_FIELDS)
-    members = {user.pk: Member.of(user)}
+    members: dict[int, tuple[Member, int]] = {}
     current_friend_ids: set[int] = set()
-    for created_at, ended_at, active, low_off, high_off, *pair in history:
-        other_is_high = pair[0] == user.pk
-        other = Member(*pair[width:]) if other_is_high else Member(*pair[:width])
-        if active:
+    for is_friend_now, in_scope, other_value, _, *pair in rows:
+        other = Member._make(pair[width:] if pair[0] == user.pk else pair[:width])
+        if is_friend_now:
             current_friend_ids.add(other.pk)
-        if high_off if other_is_high else low_off:
-            continue
-        if created_at <= at and (ended_at is None or ended_at > at):
-            members[other.pk] = other
-    values = member_values(metric=metric, user_ids=members, start=start, end=end)
-    return _rank(members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
+        if in_scope:
+            members[other.pk] = (other, int(other_value or 0))
+    if rows:
+        my_value = rows[0][3]
+    else:
+        found = _board_rows(shape="mine", metric=metric, start=start, end=end, user_id=user.pk)
+        my_value = found[0][0] if found else 0
+    members[user.pk] = (Member.of(user), int(my_value or 0))
+    return _rank(members=members.values(), viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
 
 
 def friends_leaderboard(
     *, user: User, metric: str, period: str = "week", offset: int = 0, limit: int = 50, now: dt.datetime | None = None
 ) -> Leaderboard:
     """Me and whoever was my friend at the end of the period (now, for the current period and
-    for ``all``), ranked on ``metric``. Two queries whatever the number of friends."""
+    for ``all``), ranked on ``metric``. One query whatever the number of friends (two without any friendship)."""
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
     at = now if (period == PERIOD_ALL or offset == 0) else end
@@ -237,52 +358,50 @@ def friends_leaderboard_between(
     """The friends board over any span ``[start, end)`` (either may be None: unbounded), for
     callers that give dates rather than a period (the Zeeguu-compatible API): me and whoever was
     my friend at the span's end, or now when it ends later (or never). Every row unless
-    ``limit``. Two queries, as ``friends_leaderboard``."""
+    ``limit``. One query, as ``friends_leaderboard``."""
     now = now or timezone.now()
     at = min(end, now) if end is not None else now
     rows, _ = _friends_board(user=user, metric=metric, start=start, end=end, at=at, limit=limit)
     return rows
 
 
-def _classroom_students(*, user: User, classroom_id: int) -> tuple[list[Member], set[int]]:
-    """A classroom's students and which of them are ``user``'s friends, once ``user`` may see its
-    board (else ForbiddenError; an unknown classroom: NotFoundError). For a student, never
-    another student who left the boards; a teacher sees every student. One query."""
+def _classroom_board(
+    *,
+    user: User,
+    classroom_id: int,
+    metric: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    limit: int | None,
+) -> tuple[list[BoardRow], Standing | None]:
+    """A classroom's students ranked on ``metric`` over ``[start, end)``, once ``user`` may see
+    its board (else ForbiddenError; an unknown classroom: NotFoundError). For a student, never
+    another student who left the boards; a teacher sees every student. One query: the classroom
+    with every member's role, summary, value and whether they are ``user``'s friend."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
-    # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
-    rows = (
-        Classroom.objects.filter(pk=classroom_id)
-        .order_by()
-        .annotate(
-            is_friend=is_friend_of(user_id=user.pk, other=OuterRef("memberships__user_id")),
-            is_off=is_off_leaderboards(user=OuterRef("memberships__user_id")),
-        )
-        .values_list(
-            "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")
-        )
+    rows = _board_rows(
+        shape="classroom", metric=metric, start=start, end=end, classroom_id=classroom_id, user_id=user.pk
     )
-    members = list(rows)
-    if not members:
+    if not rows:
         raise NotFoundError("Classroom not found.")
-    enabled = members[0][0]
+    enabled = rows[0][0]
     role: str | None = None
-    students: list[tuple[Member, bool]] = []
+    students: list[tuple[tuple[Member, int], bool]] = []
     friend_ids: set[int] = set()
-    for _, member_role, is_friend, is_off, *summary in members:
+    for _, member_role, is_friend, is_off, value, *summary in rows:
         if summary[0] == user.pk:
             role = member_role
         if member_role == ClassroomRole.STUDENT:
-            students.append((Member(*summary), bool(is_off) and summary[0] != user.pk))
+            students.append(((Member._make(summary), int(value or 0)), bool(is_off) and summary[0] != user.pk))
             if is_friend:
                 friend_ids.add(summary[0])
     if role is None:
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
     if role == ClassroomRole.STUDENT and not enabled:
         raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
-    if role == ClassroomRole.TEACHER:
-        return [member for member, _ in students], friend_ids
-    return [member for member, off in students if not off], friend_ids
+    shown = [member for member, off in students if role == ClassroomRole.TEACHER or not off]
+    return _rank(members=shown, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
 
 
 def classroom_leaderboard(
@@ -297,13 +416,13 @@ def classroom_leaderboard(
 ) -> Leaderboard:
     """A classroom's students ranked on ``metric``. Visible to its students and teachers only
     (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
-    classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
-    every member's role, summary and whether they are my friend; and the values."""
-    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
+    classroom → ``NotFoundError``. One query whatever the number of students: the classroom with
+    every member's role, summary, value and whether they are my friend."""
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
-    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
-    ranked, me = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    ranked, me = _classroom_board(
+        user=user, classroom_id=classroom_id, metric=metric, start=start, end=end, limit=limit
+    )
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=ranked, me=me)
 
 
@@ -317,8 +436,6 @@ def classroom_leaderboard_between(
     limit: int | None = None,
 ) -> list[BoardRow]:
     """The classroom board over any span ``[start, end)`` (either may be None: unbounded), with
-    the access rules of ``classroom_leaderboard``. Every row unless ``limit``. Two queries."""
-    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
-    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
-    ranked, _ = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    the access rules of ``classroom_leaderboard``. Every row unless ``limit``. One query."""
+    ranked, _ = _classroom_board(user=user, classroom_id=classroom_id, metric=metric, start=start, end=end, limit=limit)
     return ranked
