@@ -1,14 +1,15 @@
 """Leaderboards of friends and of classrooms (SPEC §8).
 
-Boards are small (a user's friends, a classroom's students), so each board is one query
-whatever its size, ranked in Python: the members with what the board shows of them and their
-values. For the friends board, my friendships (current now, or at the end of the period) joined
-to both users, which also tells who is my friend now, with my own value alongside (a second
-query only for a learner without any friendship); for a classroom board, the classroom joined to
-its memberships and users, which also tells the caller's role and, through an EXISTS on the
-pair's unique index, which students are the caller's friends. Each member's value for the metric
-and period is a subquery on that member's rows of the activity log (``ActivityEvent``) or of the
-first occurrences (``FirstOccurrence``).
+Boards are small (a user's friends, a classroom's students), so each board is built from a fixed
+number of queries whatever its size, and ranked in Python:
+
+- the members with what the board shows of them, in one query: for the friends board, my
+  friendships (current now, or at the end of the period) joined to both users, which also tells
+  who is my friend now; for a classroom board, the classroom joined to its memberships and users,
+  which also tells the caller's role and, through an EXISTS on the pair's unique index, which
+  students are the caller's friends;
+- their values for the metric and period, in one grouped query over the activity log
+  (``ActivityEvent``) or over the first occurrences (``FirstOccurrence``).
 
 Decisions where the spec is silent:
 
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -124,180 +125,123 @@ class Leaderboard:
 
 
 # The board queries ---------------------------------------------------------------------------
-# Each board is one query compiled once per process (gamification.prepared) for each metric and
-# kind of span (bounded or not at either end): building the queryset took most of a board's CPU.
-# The members' values are correlated subqueries, one per member row, each a range of the
-# covering index ``activityevent_board_cover`` (or ``firstocc_user_kind_at``) for that member:
-# the cost follows the board's members, never the table's size. Flags come back as 0/1
-# integers computed in SQL, so that no column of a hundred rows needs a converter in Python.
+# Both queries of a board are compiled once per process (gamification.prepared): building the
+# querysets took most of a board's CPU. Flags come back as 0/1 integers computed in SQL, so that
+# no column of a hundred rows needs a converter in Python. The values are one grouped query over
+# the members' ids as a list (not a subquery, nor a correlated subquery per member: with
+# constants the database reads each member's range of (user, type, occurred_at) in the covering
+# index ``activityevent_board_cover``, or of ``firstocc_user_kind_at``, so that the cost
+# follows the members' events in the period, not their whole history nor the table's size).
 
 _Span = tuple[bool, bool]  # (bounded below, bounded above)
-
-
-def _value_of(*, metric: str, user, span: _Span, start, end) -> Subquery:
-    """A query expression: the value of ``metric`` over ``[start, end)`` (an unbounded side of
-    ``span`` is ignored) of the user ``user`` refers to; NULL without activity."""
-    rows, total = METRIC_SOURCES[metric]
-    queryset = rows().filter(user_id=user)
-    if span[0]:
-        queryset = queryset.filter(occurred_at__gte=start)
-    if span[1]:
-        queryset = queryset.filter(occurred_at__lt=end)
-    return Subquery(queryset.order_by().values("user_id").annotate(value=total).values("value")[:1])
 
 
 def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
-def _span_kinds(span: _Span) -> dict[str, str]:
-    return {name: "datetime" for name, bounded in zip(("start", "end"), span, strict=True) if bounded}
-
-
-def _span_values(span: _Span, start: dt.datetime | None, end: dt.datetime | None) -> dict[str, dt.datetime]:
-    values = {}
-    if span[0]:
-        values["start"] = start
-    if span[1]:
-        values["end"] = end
-    return values
-
-
 def _summary_fields(prefix: str) -> list[str]:
     return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
-def _friends_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
-    def build(user_id, at, start=None, end=None) -> QuerySet:
-        # The friendships current now (for is_friend) and those current at ``at`` (the scope),
-        # with the other user's value; my own value rides along as an uncorrelated subquery
-        # (the database computes it once).
-        other = Case(When(user_low_id=user_id, then="user_high_id"), default="user_low_id")
-        return (
-            friendships_current_now_or_at(user_id=user_id, at=at)
-            .order_by()
-            .annotate(
-                other_id=other,
-                is_friend_now=_flag(Q(active=True)),
-                in_scope=_flag(
-                    Q(created_at__lte=at)
-                    & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
-                    & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
-                ),
-                other_value=_value_of(metric=metric, user=OuterRef("other_id"), span=span, start=start, end=end),
-                my_value=_value_of(metric=metric, user=user_id, span=span, start=start, end=end),
-            )
-            .values_list(
-                "is_friend_now",
-                "in_scope",
-                "other_value",
-                "my_value",
-                *_summary_fields("user_low"),
-                *_summary_fields("user_high"),
-            )
+def _friendship_rows(user_id, at) -> QuerySet:
+    """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
+    both users' summaries and whether the other one is on the board."""
+    other_is_off = Case(
+        When(user_low_id=user_id, then=is_off_leaderboards(user=OuterRef("user_high_id"))),
+        default=is_off_leaderboards(user=OuterRef("user_low_id")),
+    )
+    return (
+        friendships_current_now_or_at(user_id=user_id, at=at)
+        .order_by()
+        .annotate(
+            is_friend_now=_flag(Q(active=True)),
+            on_board=_flag(Q(created_at__lte=at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at)) & ~Q(other_is_off)),
         )
+        .values_list("is_friend_now", "on_board", *_summary_fields("user_low"), *_summary_fields("user_high"))
+    )
 
-    return build
+
+def _classroom_rows(classroom_id, user_id) -> QuerySet:
+    """The classroom joined to its memberships and users (a LEFT JOIN: one row per member, or a
+    single row of NULLs for a classroom without members), with friend and off-board flags."""
+    member = OuterRef("memberships__user_id")
+    return (
+        Classroom.objects.filter(pk=classroom_id)
+        .order_by()
+        .annotate(
+            is_friend=_flag(Q(is_friend_of(user_id=user_id, other=member))),
+            is_off=_flag(Q(is_off_leaderboards(user=member))),
+        )
+        .values_list(
+            "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")
+        )
+    )
 
 
-def _my_value_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
-    def build(user_id, start=None, end=None) -> QuerySet:
+_FRIENDSHIPS = PreparedQuery(_friendship_rows, user_id="int", at="datetime")
+_CLASSROOM = PreparedQuery(_classroom_rows, classroom_id="int", user_id="int")
+
+
+def _values_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
+    def build(user_ids, start=None, end=None) -> QuerySet:
         rows, total = METRIC_SOURCES[metric]
-        queryset = rows().filter(user_id=user_id)
+        queryset = rows().filter(user_id__in=user_ids)
         if span[0]:
             queryset = queryset.filter(occurred_at__gte=start)
         if span[1]:
             queryset = queryset.filter(occurred_at__lt=end)
-        return queryset.order_by().values("user_id").annotate(value=total).values_list("value")
+        return queryset.order_by().values("user_id").annotate(value=total).values_list("user_id", "value")
 
     return build
 
 
-def _classroom_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
-    def build(classroom_id, user_id, start=None, end=None) -> QuerySet:
-        # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
-        member = OuterRef("memberships__user_id")
-        return (
-            Classroom.objects.filter(pk=classroom_id)
-            .order_by()
-            .annotate(
-                is_friend=_flag(Q(is_friend_of(user_id=user_id, other=member))),
-                is_off=_flag(Q(is_off_leaderboards(user=member))),
-                member_value=_value_of(metric=metric, user=member, span=span, start=start, end=end),
-            )
-            .values_list(
-                "leaderboard_enabled",
-                "memberships__role",
-                "is_friend",
-                "is_off",
-                "member_value",
-                *_summary_fields("memberships__user"),
-            )
-        )
-
-    return build
-
-
-_PREPARED: dict[tuple[str, str, _Span], PreparedQuery] = {}
-_SHAPES = {
-    "friends": (_friends_rows, {"user_id": "int", "at": "datetime"}),
-    "mine": (_my_value_rows, {"user_id": "int"}),
-    "classroom": (_classroom_rows, {"classroom_id": "int", "user_id": "int"}),
-}
-
-
-def _prepared(shape: str, metric: str, span: _Span) -> PreparedQuery:
-    key = (shape, metric, span)
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        factory, kinds = _SHAPES[shape]
-        prepared = _PREPARED[key] = PreparedQuery(factory(metric, span), **kinds, **_span_kinds(span))
-    return prepared
-
-
-def _board_rows(
-    *, shape: str, metric: str, start: dt.datetime | None, end: dt.datetime | None, **values
-) -> list[tuple]:
-    span = (start is not None, end is not None)
-    return _prepared(shape, metric, span).rows(**values, **_span_values(span, start, end))
+_VALUES: dict[tuple[str, _Span], PreparedQuery] = {}
 
 
 def member_values(
     *, metric: str, user_ids: Iterable[int], start: dt.datetime | None, end: dt.datetime | None
 ) -> dict[int, int]:
     """Each user's value of ``metric`` over ``[start, end)`` (all time when both are None), in one
-    grouped query. Users without activity are absent (their value is 0). (The boards compute
-    their members' values inside their one query; this is for callers with a list of users.)"""
-    rows, total = METRIC_SOURCES[metric]
-    queryset = rows().filter(user_id__in=list(user_ids))
+    grouped query (compiled once per metric and kind of span). Users without activity are
+    absent (their value is 0)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    span = (start is not None, end is not None)
+    prepared = _VALUES.get((metric, span))
+    if prepared is None:
+        bounds = {name: "datetime" for name, bounded in zip(("start", "end"), span, strict=True) if bounded}
+        prepared = _VALUES[(metric, span)] = PreparedQuery(_values_rows(metric, span), user_ids="ints", **bounds)
+    bounds = {}
     if start is not None:
-        queryset = queryset.filter(occurred_at__gte=start)
+        bounds["start"] = start
     if end is not None:
-        queryset = queryset.filter(occurred_at__lt=end)
-    grouped = queryset.order_by().values("user_id").annotate(value=total).values_list("user_id", "value")
-    return {user_id: int(value or 0) for user_id, value in grouped}
+        bounds["end"] = end
+    return {user_id: int(value or 0) for user_id, value in prepared.rows(user_ids=ids, **bounds)}
 
 
 def _rank(
-    *, members: Iterable[tuple[Member, int]], viewer_id: int, friend_ids: set[int], limit: int | None
+    *, members: Iterable[Member], values: dict[int, int], viewer_id: int, friend_ids: set[int], limit: int | None
 ) -> tuple[list[BoardRow], Standing | None]:
     """Competition ranking (1, 1, 3) by value descending, then username ignoring case; the first
-    ``limit`` rows (None: all of them). ``members``: each member with their value."""
-    ordered = sorted(members, key=lambda item: (-item[1], item[0].username.lower(), item[0].pk))
+    ``limit`` rows (None: all of them)."""
+    get = values.get
+    ordered = sorted(members, key=lambda member: (-get(member.pk, 0), member.username.lower(), member.pk))
     if limit is None:
         limit = len(ordered)
     rows: list[BoardRow] = []
     me: Standing | None = None
     rank, previous = 0, None
-    for position, (member, value) in enumerate(ordered, start=1):
+    for position, member in enumerate(ordered, start=1):
+        value = get(member.pk, 0)
         if value != previous:
             rank, previous = position, value
         is_self = member.pk == viewer_id
         if is_self:
             me = Standing(rank=rank, value=value)
         if position <= limit:
-            is_friend = not is_self and member.pk in friend_ids
-            rows.append(BoardRow(rank, member, value, is_self, is_friend))
+            rows.append(BoardRow(rank, member, value, is_self, not is_self and member.pk in friend_ids))
     return rows, me
 
 
@@ -311,33 +255,26 @@ def _friends_board(
     limit: int | None,
 ) -> tuple[list[BoardRow], Standing | None]:
     """Me and whoever was my friend at the instant ``at`` (but friends who left the boards),
-    ranked on ``metric`` over ``[start, end)``. One query whatever the number of friends (the
-    friendships with both users' summaries, settings and values), two without any friendship
-    (then my value alone)."""
-    rows = _board_rows(shape="friends", metric=metric, start=start, end=end, user_id=user.pk, at=at)
+    ranked on ``metric`` over ``[start, end)``. Two queries whatever the number of friends: the
+    friendships with both users' summaries and settings, and the values."""
     width = len(SUMMARY_FIELDS)
-    members: dict[int, tuple[Member, int]] = {}
+    members = {user.pk: Member.of(user)}
     current_friend_ids: set[int] = set()
-    for is_friend_now, in_scope, other_value, _, *pair in rows:
+    for is_friend_now, on_board, *pair in _FRIENDSHIPS.rows(user_id=user.pk, at=at):
         other = Member._make(pair[width:] if pair[0] == user.pk else pair[:width])
         if is_friend_now:
             current_friend_ids.add(other.pk)
-        if in_scope:
-            members[other.pk] = (other, int(other_value or 0))
-    if rows:
-        my_value = rows[0][3]
-    else:
-        found = _board_rows(shape="mine", metric=metric, start=start, end=end, user_id=user.pk)
-        my_value = found[0][0] if found else 0
-    members[user.pk] = (Member.of(user), int(my_value or 0))
-    return _rank(members=members.values(), viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
+        if on_board:
+            members[other.pk] = other
+    values = member_values(metric=metric, user_ids=members, start=start, end=end)
+    return _rank(members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
 
 
 def friends_leaderboard(
     *, user: User, metric: str, period: str = "week", offset: int = 0, limit: int = 50, now: dt.datetime | None = None
 ) -> Leaderboard:
     """Me and whoever was my friend at the end of the period (now, for the current period and
-    for ``all``), ranked on ``metric``. One query whatever the number of friends (two without any friendship)."""
+    for ``all``), ranked on ``metric``. Two queries whatever the number of friends."""
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
     at = now if (period == PERIOD_ALL or offset == 0) else end
@@ -358,11 +295,38 @@ def friends_leaderboard_between(
     """The friends board over any span ``[start, end)`` (either may be None: unbounded), for
     callers that give dates rather than a period (the Zeeguu-compatible API): me and whoever was
     my friend at the span's end, or now when it ends later (or never). Every row unless
-    ``limit``. One query, as ``friends_leaderboard``."""
+    ``limit``. Two queries, as ``friends_leaderboard``."""
     now = now or timezone.now()
     at = min(end, now) if end is not None else now
     rows, _ = _friends_board(user=user, metric=metric, start=start, end=end, at=at, limit=limit)
     return rows
+
+
+def _classroom_students(*, user: User, classroom_id: int) -> tuple[list[Member], set[int]]:
+    """A classroom's students and which of them are ``user``'s friends, once ``user`` may see its
+    board (else ForbiddenError; an unknown classroom: NotFoundError). For a student, never
+    another student who left the boards; a teacher sees every student. One query."""
+    if not 0 < classroom_id <= MAX_ID:
+        raise NotFoundError("Classroom not found.")
+    rows = _CLASSROOM.rows(classroom_id=classroom_id, user_id=user.pk)
+    if not rows:
+        raise NotFoundError("Classroom not found.")
+    enabled = rows[0][0]
+    role: str | None = None
+    students: list[tuple[Member, bool]] = []
+    friend_ids: set[int] = set()
+    for _, member_role, is_friend, is_off, *summary in rows:
+        if summary[0] == user.pk:
+            role = member_role
+        if member_role == ClassroomRole.STUDENT:
+            students.append((Member._make(summary), bool(is_off) and summary[0] != user.pk))
+            if is_friend:
+                friend_ids.add(summary[0])
+    if role is None:
+        raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
+    if role == ClassroomRole.STUDENT and not enabled:
+        raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
+    return [member for member, off in students if role == ClassroomRole.TEACHER or not off], friend_ids
 
 
 def _classroom_board(
@@ -374,34 +338,9 @@ def _classroom_board(
     end: dt.datetime | None,
     limit: int | None,
 ) -> tuple[list[BoardRow], Standing | None]:
-    """A classroom's students ranked on ``metric`` over ``[start, end)``, once ``user`` may see
-    its board (else ForbiddenError; an unknown classroom: NotFoundError). For a student, never
-    another student who left the boards; a teacher sees every student. One query: the classroom
-    with every member's role, summary, value and whether they are ``user``'s friend."""
-    if not 0 < classroom_id <= MAX_ID:
-        raise NotFoundError("Classroom not found.")
-    rows = _board_rows(
-        shape="classroom", metric=metric, start=start, end=end, classroom_id=classroom_id, user_id=user.pk
-    )
-    if not rows:
-        raise NotFoundError("Classroom not found.")
-    enabled = rows[0][0]
-    role: str | None = None
-    students: list[tuple[tuple[Member, int], bool]] = []
-    friend_ids: set[int] = set()
-    for _, member_role, is_friend, is_off, value, *summary in rows:
-        if summary[0] == user.pk:
-            role = member_role
-        if member_role == ClassroomRole.STUDENT:
-            students.append(((Member._make(summary), int(value or 0)), bool(is_off) and summary[0] != user.pk))
-            if is_friend:
-                friend_ids.add(summary[0])
-    if role is None:
-        raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
-    if role == ClassroomRole.STUDENT and not enabled:
-        raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
-    shown = [member for member, off in students if role == ClassroomRole.TEACHER or not off]
-    return _rank(members=shown, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
+    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
+    return _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
 
 
 def classroom_leaderboard(
@@ -416,8 +355,8 @@ def classroom_leaderboard(
 ) -> Leaderboard:
     """A classroom's students ranked on ``metric``. Visible to its students and teachers only
     (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
-    classroom → ``NotFoundError``. One query whatever the number of students: the classroom with
-    every member's role, summary, value and whether they are my friend."""
+    classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
+    every member's role, summary and whether they are my friend; and the values."""
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
     ranked, me = _classroom_board(
@@ -436,6 +375,6 @@ def classroom_leaderboard_between(
     limit: int | None = None,
 ) -> list[BoardRow]:
     """The classroom board over any span ``[start, end)`` (either may be None: unbounded), with
-    the access rules of ``classroom_leaderboard``. Every row unless ``limit``. One query."""
+    the access rules of ``classroom_leaderboard``. Every row unless ``limit``. Two queries."""
     ranked, _ = _classroom_board(user=user, classroom_id=classroom_id, metric=metric, start=start, end=end, limit=limit)
     return ranked
