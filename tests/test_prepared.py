@@ -126,3 +126,22 @@ def test_a_list_of_ints_beside_a_literal_percent_sign(learners):
 
     prepared = PreparedQuery(build, user_ids="ints")
     assert sorted(prepared.rows(user_ids=[ada.pk, bob.pk])) == [("ada",), ("bob",)]
+
+
+def test_a_union_all_with_datetimes_in_its_second_branch():
+    from gamification.models import ActivityType, Badge, UserBadge, UserMetric
+    from gamification.selectors.badges import _METRICS_AND_AWARDS, _metrics_and_awards_rows
+
+    user = UserFactory()
+    UserMetric.objects.create(user=user, activity_type=ActivityType.objects.order_by("id").first(), value=3)
+    seen = timezone.now() - dt.timedelta(hours=1)
+    for n, badge in enumerate(Badge.objects.order_by("id")[:3]):
+        UserBadge.objects.create(
+            user=user, badge=badge, achieved_at=seen - dt.timedelta(days=n), seen_at=seen if n else None
+        )
+    assert UserMetric.objects.filter(user=user).exists()
+
+    rows = _METRICS_AND_AWARDS.rows(user_id=user.pk)
+    assert sorted(rows, key=repr) == sorted(_metrics_and_awards_rows(user.pk), key=repr)
+    achieved = [row[3] for row in rows if row[0] == 1]
+    assert len(achieved) == 3 and all(isinstance(at, dt.datetime) and at.tzinfo is not None for at in achieved)
