@@ -112,7 +112,7 @@ def test_a_list_of_ints_widens_to_its_values_and_keeps_the_other_parameters(lear
                 rows = prepared.rows(user_ids=ids, since=start, language=language)
             assert rows == list(build(ids, start, language))
             assert {row[0] for row in rows} <= set(ids)
-    for bad in ([], [None], None):
+    for bad in ([], [None], None, ["1) OR (1=1"], [True], [1.0]):
         with pytest.raises(TypeError):
             prepared.rows(user_ids=bad, since=start, language="de")
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -146,19 +146,27 @@ def _summary_fields(prefix: str) -> list[str]:
 
 def _friendship_rows(user_id, at) -> QuerySet:
     """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
-    both users' summaries and whether the other one is on the board."""
-    other_is_off = Case(
-        When(user_low_id=user_id, then=is_off_leaderboards(user=OuterRef("user_high_id"))),
-        default=is_off_leaderboards(user=OuterRef("user_low_id")),
-    )
+    the other user's summary (picked in SQL: half the columns to read) and whether they are on
+    the board."""
+    mine_is_low = Q(user_low_id=user_id)
+
+    def other(field: str) -> Case:
+        low, high = ("user_low_id", "user_high_id") if field == "id" else (f"user_low__{field}", f"user_high__{field}")
+        return Case(When(mine_is_low, then=F(high)), default=F(low))
+
     return (
         friendships_current_now_or_at(user_id=user_id, at=at)
         .order_by()
+        .annotate(**{f"other_{field}": other(field) for field in SUMMARY_FIELDS})
         .annotate(
             is_friend_now=_flag(Q(active=True)),
-            on_board=_flag(Q(created_at__lte=at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at)) & ~Q(other_is_off)),
+            on_board=_flag(
+                Q(created_at__lte=at)
+                & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+                & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
+            ),
         )
-        .values_list("is_friend_now", "on_board", *_summary_fields("user_low"), *_summary_fields("user_high"))
+        .values_list("is_friend_now", "on_board", *(f"other_{field}" for field in SUMMARY_FIELDS))
     )
 
 
@@ -257,11 +265,10 @@ def _friends_board(
     """Me and whoever was my friend at the instant ``at`` (but friends who left the boards),
     ranked on ``metric`` over ``[start, end)``. Two queries whatever the number of friends: the
     friendships with both users' summaries and settings, and the values."""
-    width = len(SUMMARY_FIELDS)
     members = {user.pk: Member.of(user)}
     current_friend_ids: set[int] = set()
-    for is_friend_now, on_board, *pair in _FRIENDSHIPS.rows(user_id=user.pk, at=at):
-        other = Member._make(pair[width:] if pair[0] == user.pk else pair[:width])
+    for is_friend_now, on_board, *summary in _FRIENDSHIPS.rows(user_id=user.pk, at=at):
+        other = Member._make(summary)
         if is_friend_now:
             current_friend_ids.add(other.pk)
         if on_board:
