@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BigIntegerField, DateTimeField, IntegerField, Min, QuerySet, Value
+from django.db.models import BigIntegerField, Count, DateTimeField, IntegerField, Min, QuerySet, Value
 
 from gamification.models import ActivityType, Badge, User, UserBadge, UserMetric
 from gamification.prepared import PreparedQuery
@@ -172,9 +172,23 @@ def badges_achieved_by_user(*, user: User) -> list[ActivityTypeProgress]:
     return sorted(progress, key=_by_most_recent_achievement)
 
 
+# Polled by the app: compiled once per process (gamification.prepared). No row: none unseen.
+_UNSEEN_COUNT = PreparedQuery(
+    lambda user_id: (
+        UserBadge.objects.filter(user_id=user_id, seen_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(count=Count("*"))
+        .values_list("count")
+    ),
+    user_id="int",
+)
+
+
 def badges_unseen_count(*, user: User) -> int:
     """How many of the user's achieved badges they have not seen yet. One query."""
-    return UserBadge.objects.filter(user_id=user.pk, seen_at__isnull=True).count()
+    rows = _UNSEEN_COUNT.rows(user_id=user.pk)
+    return int(rows[0][0]) if rows else 0
 
 
 def badge_award_candidates_count(*, activity_types: Iterable[ActivityType]) -> int:

@@ -32,6 +32,7 @@ from gamification.serializers.friends import (
 )
 from gamification.serializers.leaderboards import LeaderboardSerializer, leaderboard_out
 from gamification.serializers.streaks import LanguageStreakSerializer, language_streaks_out
+from gamification.serializers.users import MeSerializer, me_out
 from gamification.services.classrooms import classroom_create, classroom_join
 from tests.factories import UserFactory, make_friend_request, make_friends
 
@@ -136,3 +137,10 @@ def test_my_streaks(learner):
     assert [row.code for row in rows] == ["de", "fr"]
     assert rows[0].frozen_days and rows[0].max_streak_date
     same(language_streaks_out(rows), LanguageStreakSerializer(rows, many=True).data)
+
+
+@pytest.mark.parametrize("email", ["hub@example.com", None])
+def test_me(learner, email):
+    learner.email = email
+    features = {"gamification": True}
+    same(me_out(learner, features), MeSerializer(learner, context={"features": features}).data)
