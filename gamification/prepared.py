@@ -9,11 +9,16 @@ converters: the rows are exactly what ``queryset.values_list(...)`` gives.
 
 Only what keeps the same SQL for every value can be prepared: single values (``=``, ``<``,
 ``LIKE`` through ``startswith``/``contains``, which Django escapes in Python before binding, so
-those are not preparable: pass the escaped pattern yourself), no ``__in`` lists (use a
-subquery), never ``None`` (it becomes ``IS NULL``).
+those are not preparable: pass the escaped pattern yourself), never ``None`` (it becomes ``IS
+NULL``). The one exception is a list of integers for ``__in`` (kind ``ints``): its ``IN (%s)``
+is written out with the list's values on each call (integers only, so inlined as decimal text;
+never empty: Django would answer an empty ``__in`` without asking the database). A list keeps the database's range
+access on an index (``user_id IN (1, 2, 3) AND occurred_at >= ...``), which a subquery or a
+correlated subquery per row does not.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +32,10 @@ _SENTINELS: dict[str, Callable[[int], Any]] = {
     "str": lambda n: f"\x00prepared parameter {n}\x00",
     "date": lambda n: dt.date(1001 + n, 1, 1),
     "datetime": lambda n: dt.datetime(1001 + n, 1, 1, 0, 0, 1, tzinfo=dt.UTC),
+    "ints": lambda n: [-7_310_000_001 - n],
 }
+# A placeholder in the compiled SQL (``%s``), or a literal percent sign (``%%``).
+_PLACEHOLDER_OR_PERCENT = re.compile(r"%[s%]")
 
 
 def _bound(kind: str, value: Any, connection) -> Any:
@@ -36,6 +44,8 @@ def _bound(kind: str, value: Any, connection) -> Any:
         return connection.ops.adapt_datefield_value(value)
     if kind == "datetime":
         return connection.ops.adapt_datetimefield_value(value)
+    if kind == "ints":
+        return value[0]  # the list's stand-in binds as its one element
     return value
 
 
@@ -56,6 +66,18 @@ class _Compiled:
         missing = set(kinds) - {name for _, name in self.slots}
         if missing:
             raise ValueError(f"prepared query: parameters {sorted(missing)} are not bound in the SQL")
+        # For lists: the SQL cut at each placeholder, so that a call can widen a list's one.
+        self.lists = {position for position, name in self.slots if kinds[name] == "ints"}
+        self.pieces: list[str] = []
+        if self.lists:
+            cut = 0
+            for match in _PLACEHOLDER_OR_PERCENT.finditer(self.sql):
+                if match.group() == "%s":
+                    self.pieces.append(self.sql[cut : match.start()])
+                    cut = match.end()
+            self.pieces.append(self.sql[cut:])
+            if len(self.pieces) != len(self.params) + 1:
+                raise ValueError("prepared query: the SQL's placeholders do not match its parameters")
         self.col_count = compiler.col_count
         columns = [column for column, _, _ in compiler.select[: self.col_count]]
         self.converters = list(compiler.get_converters(columns).items())
@@ -63,8 +85,9 @@ class _Compiled:
 
 class PreparedQuery:
     """``build(**parameters)`` returns a ``values_list()`` queryset; ``kinds`` names each
-    parameter's kind (``int``, ``str``, ``date``, ``datetime``). ``rows(**parameters)`` gives
-    the queryset's rows as tuples, compiled once per process and database."""
+    parameter's kind (``int``, ``str``, ``date``, ``datetime``, or ``ints``: a non-empty list of
+    integers for ``__in``). ``rows(**parameters)`` gives the queryset's rows as tuples, compiled
+    once per process and database."""
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: str) -> None:
         unknown = set(kinds.values()) - set(_SENTINELS)
@@ -91,9 +114,18 @@ class PreparedQuery:
             value = values[name]
             if value is None:
                 raise TypeError(f"prepared query: parameter {name} is None")
-            params[position] = _bound(self._kinds[name], value, connection)
+            if position in compiled.lists:
+                value = list(value)
+                if not value or any(type(item) is not int for item in value):
+                    raise TypeError(f"prepared query: parameter {name} must be a non-empty list of integers")
+                params[position] = value
+            else:
+                params[position] = _bound(self._kinds[name], value, connection)
+        sql = compiled.sql
+        if compiled.lists:
+            sql, params = _widened(compiled, params)
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         count = compiled.col_count
         converters = compiled.converters
@@ -109,3 +141,20 @@ class PreparedQuery:
                 row[position] = value
             result.append(tuple(row))
         return result
+
+
+def _widened(compiled: _Compiled, params: list) -> tuple[str, list]:
+    """The SQL and the remaining parameters once each list parameter is written out in the SQL:
+    integers only (checked by the caller), so their decimal text is safe to inline, and it
+    spares the client library's escaping of each value (a hundred ids cost 0.06 ms of CPU as
+    bound parameters with MySQLdb)."""
+    parts = [compiled.pieces[0]]
+    flat: list = []
+    for position, value in enumerate(params):
+        if position in compiled.lists:
+            parts.append(", ".join(map(str, value)))
+        else:
+            parts.append("%s")
+            flat.append(value)
+        parts.append(compiled.pieces[position + 1])
+    return "".join(parts), flat

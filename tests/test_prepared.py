@@ -92,3 +92,56 @@ def test_one_query_and_refusals(learners, django_assert_num_queries):
     unbound = PreparedQuery(lambda user_id: User.objects.values_list("id"), user_id="int")
     with pytest.raises(ValueError, match="user_id"):
         unbound.rows(user_id=ada.pk)
+
+
+def test_a_list_of_ints_widens_to_its_values_and_keeps_the_other_parameters(learners, django_assert_num_queries):
+    ada, bob, start = learners
+    carol = UserFactory(username="carol")
+
+    def build(user_ids, since, language):
+        return (
+            ActivityEvent.objects.filter(user_id__in=user_ids, occurred_at__gte=since, language_id=language)
+            .order_by("user_id", "occurred_at", "id")
+            .values_list("user_id", "occurred_at")
+        )
+
+    prepared = PreparedQuery(build, user_ids="ints", since="datetime", language="str")
+    for ids in ([ada.pk], [ada.pk, bob.pk], [carol.pk, bob.pk, ada.pk], [bob.pk, bob.pk]):
+        for language in ("de", "fr"):
+            with django_assert_num_queries(1):
+                rows = prepared.rows(user_ids=ids, since=start, language=language)
+            assert rows == list(build(ids, start, language))
+            assert {row[0] for row in rows} <= set(ids)
+    for bad in ([], [None], None, ["1) OR (1=1"], [True], [1.0]):
+        with pytest.raises(TypeError):
+            prepared.rows(user_ids=bad, since=start, language="de")
+
+
+def test_a_list_of_ints_beside_a_literal_percent_sign(learners):
+    ada, bob, _ = learners
+
+    # The SQL holds ``'%%s'`` (the text %s, not a placeholder): only real placeholders widen.
+    def build(user_ids):
+        return User.objects.filter(pk__in=user_ids).extra(where=["username <> '%%s'"]).values_list("username")
+
+    prepared = PreparedQuery(build, user_ids="ints")
+    assert sorted(prepared.rows(user_ids=[ada.pk, bob.pk])) == [("ada",), ("bob",)]
+
+
+def test_a_union_all_with_datetimes_in_its_second_branch():
+    from gamification.models import ActivityType, Badge, UserBadge, UserMetric
+    from gamification.selectors.badges import _METRICS_AND_AWARDS, _metrics_and_awards_rows
+
+    user = UserFactory()
+    UserMetric.objects.create(user=user, activity_type=ActivityType.objects.order_by("id").first(), value=3)
+    seen = timezone.now() - dt.timedelta(hours=1)
+    for n, badge in enumerate(Badge.objects.order_by("id")[:3]):
+        UserBadge.objects.create(
+            user=user, badge=badge, achieved_at=seen - dt.timedelta(days=n), seen_at=seen if n else None
+        )
+    assert UserMetric.objects.filter(user=user).exists()
+
+    rows = _METRICS_AND_AWARDS.rows(user_id=user.pk)
+    assert sorted(rows, key=repr) == sorted(_metrics_and_awards_rows(user.pk), key=repr)
+    achieved = [row[3] for row in rows if row[0] == 1]
+    assert len(achieved) == 3 and all(isinstance(at, dt.datetime) and at.tzinfo is not None for at in achieved)

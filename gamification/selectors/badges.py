@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BigIntegerField, DateTimeField, IntegerField, Min, Value
+from django.db.models import BigIntegerField, Count, DateTimeField, IntegerField, Min, QuerySet, Value
 
 from gamification.models import ActivityType, Badge, User, UserBadge, UserMetric
+from gamification.prepared import PreparedQuery
 from gamification.selectors.catalogue import catalogue_get
 
 
@@ -89,9 +90,9 @@ def _by_most_recent_achievement(progress: ActivityTypeProgress) -> tuple:
     return (last is None, -last.timestamp() if last is not None else 0, progress.activity_type.pk)
 
 
-def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[datetime, datetime | None]]]:
-    """The user's metric values by activity type id and awards by badge id, in one query (a
-    UNION ALL of the two tables; ``kind`` 0 is a metric row, 1 an award)."""
+def _metrics_and_awards_rows(user_id) -> QuerySet:
+    """The user's metric rows and awards as one UNION ALL (``kind`` 0 is a metric row, 1 an
+    award): ``(kind, activity type or badge id, value, achieved_at, seen_at)``."""
     none_at = Value(None, output_field=DateTimeField())
     metrics = UserMetric.objects.filter(user_id=user_id).values_list(
         Value(0, output_field=IntegerField()), "activity_type_id", "value", none_at, none_at
@@ -103,9 +104,18 @@ def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[d
         "achieved_at",
         "seen_at",
     )
+    return metrics.order_by().union(awards.order_by(), all=True)
+
+
+# Read on every badge list: compiled once per process (gamification.prepared).
+_METRICS_AND_AWARDS = PreparedQuery(_metrics_and_awards_rows, user_id="int")
+
+
+def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[datetime, datetime | None]]]:
+    """The user's metric values by activity type id and awards by badge id, in one query."""
     values: dict[int, int] = {}
     achieved: dict[int, tuple[datetime, datetime | None]] = {}
-    for kind, row_id, value, achieved_at, seen_at in metrics.order_by().union(awards.order_by(), all=True):
+    for kind, row_id, value, achieved_at, seen_at in _METRICS_AND_AWARDS.rows(user_id=user_id):
         # MariaDB types the UNION's value column DECIMAL: back to int.
         if kind == 0:
             values[int(row_id)] = int(value)
@@ -162,9 +172,23 @@ def badges_achieved_by_user(*, user: User) -> list[ActivityTypeProgress]:
     return sorted(progress, key=_by_most_recent_achievement)
 
 
+# Polled by the app: compiled once per process (gamification.prepared). No row: none unseen.
+_UNSEEN_COUNT = PreparedQuery(
+    lambda user_id: (
+        UserBadge.objects.filter(user_id=user_id, seen_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(count=Count("*"))
+        .values_list("count")
+    ),
+    user_id="int",
+)
+
+
 def badges_unseen_count(*, user: User) -> int:
     """How many of the user's achieved badges they have not seen yet. One query."""
-    return UserBadge.objects.filter(user_id=user.pk, seen_at__isnull=True).count()
+    rows = _UNSEEN_COUNT.rows(user_id=user.pk)
+    return int(rows[0][0]) if rows else 0
 
 
 def badge_award_candidates_count(*, activity_types: Iterable[ActivityType]) -> int:

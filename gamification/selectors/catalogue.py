@@ -15,6 +15,7 @@ read them, never change them.
 from dataclasses import dataclass
 
 from gamification.models import ActivityType, Badge, CatalogueVersion
+from gamification.prepared import PreparedQuery
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,14 @@ class Catalogue:
 _cached: Catalogue | None = None
 
 
+# Read on every badge list: compiled once per process (gamification.prepared).
+_TOKEN = PreparedQuery(lambda: CatalogueVersion.objects.filter(pk=1).values_list("token"))
+
+
 def catalogue_token() -> str:
     """The catalogue's current version token. One query."""
-    token = CatalogueVersion.objects.filter(pk=1).values_list("token", flat=True).first()
-    return token or ""
+    rows = _TOKEN.rows()
+    return (rows[0][0] if rows else "") or ""
 
 
 def _catalogue_load(token: str) -> Catalogue:

@@ -31,8 +31,9 @@ classroom's teachers still see them.
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Count, OuterRef, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -45,6 +46,7 @@ from gamification.models import (
     PracticeKind,
     User,
 )
+from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of, is_off_leaderboards
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
@@ -81,10 +83,10 @@ METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
 METRICS: tuple[str, ...] = tuple(METRIC_SOURCES)
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(NamedTuple):
     """What a board shows of a user (the fields of ``UserSummary``), read without model instances:
-    boards list hundreds of users and building ``User`` objects would cost more than the queries."""
+    boards list hundreds of users and building ``User`` objects (or even frozen dataclasses)
+    would cost more than the queries."""
 
     pk: int
     username: str
@@ -98,8 +100,7 @@ class Member:
         return cls(*(getattr(user, field) for field in SUMMARY_FIELDS))
 
 
-@dataclass(frozen=True, slots=True)
-class BoardRow:
+class BoardRow(NamedTuple):
     rank: int
     user: Member
     value: int
@@ -123,19 +124,109 @@ class Leaderboard:
     me: Standing | None
 
 
+# The board queries ---------------------------------------------------------------------------
+# Both queries of a board are compiled once per process (gamification.prepared): building the
+# querysets took most of a board's CPU. Flags come back as 0/1 integers computed in SQL, so that
+# no column of a hundred rows needs a converter in Python. The values are one grouped query over
+# the members' ids as a list (not a subquery, nor a correlated subquery per member: with
+# constants the database reads each member's range of (user, type, occurred_at) in the covering
+# index ``activityevent_board_cover``, or of ``firstocc_user_kind_at``, so that the cost
+# follows the members' events in the period, not their whole history nor the table's size).
+
+_Span = tuple[bool, bool]  # (bounded below, bounded above)
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _summary_fields(prefix: str) -> list[str]:
+    return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
+
+
+def _friendship_rows(user_id, at) -> QuerySet:
+    """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
+    the other user's summary (picked in SQL: half the columns to read) and whether they are on
+    the board."""
+    mine_is_low = Q(user_low_id=user_id)
+
+    def other(field: str) -> Case:
+        low, high = ("user_low_id", "user_high_id") if field == "id" else (f"user_low__{field}", f"user_high__{field}")
+        return Case(When(mine_is_low, then=F(high)), default=F(low))
+
+    return (
+        friendships_current_now_or_at(user_id=user_id, at=at)
+        .order_by()
+        .annotate(**{f"other_{field}": other(field) for field in SUMMARY_FIELDS})
+        .annotate(
+            is_friend_now=_flag(Q(active=True)),
+            on_board=_flag(
+                Q(created_at__lte=at)
+                & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+                & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
+            ),
+        )
+        .values_list("is_friend_now", "on_board", *(f"other_{field}" for field in SUMMARY_FIELDS))
+    )
+
+
+def _classroom_rows(classroom_id, user_id) -> QuerySet:
+    """The classroom joined to its memberships and users (a LEFT JOIN: one row per member, or a
+    single row of NULLs for a classroom without members), with friend and off-board flags."""
+    member = OuterRef("memberships__user_id")
+    return (
+        Classroom.objects.filter(pk=classroom_id)
+        .order_by()
+        .annotate(
+            is_friend=_flag(Q(is_friend_of(user_id=user_id, other=member))),
+            is_off=_flag(Q(is_off_leaderboards(user=member))),
+        )
+        .values_list(
+            "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")
+        )
+    )
+
+
+_FRIENDSHIPS = PreparedQuery(_friendship_rows, user_id="int", at="datetime")
+_CLASSROOM = PreparedQuery(_classroom_rows, classroom_id="int", user_id="int")
+
+
+def _values_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
+    def build(user_ids, start=None, end=None) -> QuerySet:
+        rows, total = METRIC_SOURCES[metric]
+        queryset = rows().filter(user_id__in=user_ids)
+        if span[0]:
+            queryset = queryset.filter(occurred_at__gte=start)
+        if span[1]:
+            queryset = queryset.filter(occurred_at__lt=end)
+        return queryset.order_by().values("user_id").annotate(value=total).values_list("user_id", "value")
+
+    return build
+
+
+_VALUES: dict[tuple[str, _Span], PreparedQuery] = {}
+
+
 def member_values(
     *, metric: str, user_ids: Iterable[int], start: dt.datetime | None, end: dt.datetime | None
 ) -> dict[int, int]:
     """Each user's value of ``metric`` over ``[start, end)`` (all time when both are None), in one
-    grouped query. Users without activity are absent (their value is 0)."""
-    rows, total = METRIC_SOURCES[metric]
-    queryset = rows().filter(user_id__in=list(user_ids))
+    grouped query (compiled once per metric and kind of span). Users without activity are
+    absent (their value is 0)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    span = (start is not None, end is not None)
+    prepared = _VALUES.get((metric, span))
+    if prepared is None:
+        bounds = {name: "datetime" for name, bounded in zip(("start", "end"), span, strict=True) if bounded}
+        prepared = _VALUES[(metric, span)] = PreparedQuery(_values_rows(metric, span), user_ids="ints", **bounds)
+    bounds = {}
     if start is not None:
-        queryset = queryset.filter(occurred_at__gte=start)
+        bounds["start"] = start
     if end is not None:
-        queryset = queryset.filter(occurred_at__lt=end)
-    grouped = queryset.order_by().values("user_id").annotate(value=total).values_list("user_id", "value")
-    return {user_id: int(value or 0) for user_id, value in grouped}
+        bounds["end"] = end
+    return {user_id: int(value or 0) for user_id, value in prepared.rows(user_ids=ids, **bounds)}
 
 
 def _rank(
@@ -143,27 +234,23 @@ def _rank(
 ) -> tuple[list[BoardRow], Standing | None]:
     """Competition ranking (1, 1, 3) by value descending, then username ignoring case; the first
     ``limit`` rows (None: all of them)."""
-    ordered = sorted(members, key=lambda member: (-values.get(member.pk, 0), member.username.lower(), member.pk))
+    get = values.get
+    ordered = sorted(members, key=lambda member: (-get(member.pk, 0), member.username.lower(), member.pk))
     if limit is None:
         limit = len(ordered)
     rows: list[BoardRow] = []
     me: Standing | None = None
     rank, previous = 0, None
     for position, member in enumerate(ordered, start=1):
-        value = values.get(member.pk, 0)
+        value = get(member.pk, 0)
         if value != previous:
             rank, previous = position, value
         is_self = member.pk == viewer_id
         if is_self:
             me = Standing(rank=rank, value=value)
         if position <= limit:
-            is_friend = not is_self and member.pk in friend_ids
-            rows.append(BoardRow(rank=rank, user=member, value=value, is_self=is_self, is_friend=is_friend))
+            rows.append(BoardRow(rank, member, value, is_self, not is_self and member.pk in friend_ids))
     return rows, me
-
-
-def _summary_fields(prefix: str) -> list[str]:
-    return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
 def _friends_board(
@@ -178,35 +265,13 @@ def _friends_board(
     """Me and whoever was my friend at the instant ``at`` (but friends who left the boards),
     ranked on ``metric`` over ``[start, end)``. Two queries whatever the number of friends: the
     friendships with both users' summaries and settings, and the values."""
-    # The friendships current now (for is_friend) and those current at ``at`` (the scope).
-    history = (
-        friendships_current_now_or_at(user_id=user.pk, at=at)
-        .order_by()
-        .annotate(
-            low_off=is_off_leaderboards(user=OuterRef("user_low_id")),
-            high_off=is_off_leaderboards(user=OuterRef("user_high_id")),
-        )
-        .values_list(
-            "created_at",
-            "ended_at",
-            "active",
-            "low_off",
-            "high_off",
-            *_summary_fields("user_low"),
-            *_summary_fields("user_high"),
-        )
-    )
-    width = len(SUMMARY_FIELDS)
     members = {user.pk: Member.of(user)}
     current_friend_ids: set[int] = set()
-    for created_at, ended_at, active, low_off, high_off, *pair in history:
-        other_is_high = pair[0] == user.pk
-        other = Member(*pair[width:]) if other_is_high else Member(*pair[:width])
-        if active:
+    for is_friend_now, on_board, *summary in _FRIENDSHIPS.rows(user_id=user.pk, at=at):
+        other = Member._make(summary)
+        if is_friend_now:
             current_friend_ids.add(other.pk)
-        if high_off if other_is_high else low_off:
-            continue
-        if created_at <= at and (ended_at is None or ended_at > at):
+        if on_board:
             members[other.pk] = other
     values = member_values(metric=metric, user_ids=members, start=start, end=end)
     return _rank(members=members.values(), values=values, viewer_id=user.pk, friend_ids=current_friend_ids, limit=limit)
@@ -250,39 +315,39 @@ def _classroom_students(*, user: User, classroom_id: int) -> tuple[list[Member],
     another student who left the boards; a teacher sees every student. One query."""
     if not 0 < classroom_id <= MAX_ID:
         raise NotFoundError("Classroom not found.")
-    # A LEFT JOIN: one row per member, or a single row of NULLs for a classroom without members.
-    rows = (
-        Classroom.objects.filter(pk=classroom_id)
-        .order_by()
-        .annotate(
-            is_friend=is_friend_of(user_id=user.pk, other=OuterRef("memberships__user_id")),
-            is_off=is_off_leaderboards(user=OuterRef("memberships__user_id")),
-        )
-        .values_list(
-            "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")
-        )
-    )
-    members = list(rows)
-    if not members:
+    rows = _CLASSROOM.rows(classroom_id=classroom_id, user_id=user.pk)
+    if not rows:
         raise NotFoundError("Classroom not found.")
-    enabled = members[0][0]
+    enabled = rows[0][0]
     role: str | None = None
     students: list[tuple[Member, bool]] = []
     friend_ids: set[int] = set()
-    for _, member_role, is_friend, is_off, *summary in members:
+    for _, member_role, is_friend, is_off, *summary in rows:
         if summary[0] == user.pk:
             role = member_role
         if member_role == ClassroomRole.STUDENT:
-            students.append((Member(*summary), bool(is_off) and summary[0] != user.pk))
+            students.append((Member._make(summary), bool(is_off) and summary[0] != user.pk))
             if is_friend:
                 friend_ids.add(summary[0])
     if role is None:
         raise ForbiddenError("Only the classroom's students and teachers may see its leaderboard.")
     if role == ClassroomRole.STUDENT and not enabled:
         raise ForbiddenError("The teacher has not switched this classroom's leaderboard on.")
-    if role == ClassroomRole.TEACHER:
-        return [member for member, _ in students], friend_ids
-    return [member for member, off in students if not off], friend_ids
+    return [member for member, off in students if role == ClassroomRole.TEACHER or not off], friend_ids
+
+
+def _classroom_board(
+    *,
+    user: User,
+    classroom_id: int,
+    metric: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    limit: int | None,
+) -> tuple[list[BoardRow], Standing | None]:
+    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
+    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
+    return _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
 
 
 def classroom_leaderboard(
@@ -299,11 +364,11 @@ def classroom_leaderboard(
     (else ``ForbiddenError``); while the leaderboard is off, to its teachers only. Unknown
     classroom → ``NotFoundError``. Two queries whatever the number of students: the classroom with
     every member's role, summary and whether they are my friend; and the values."""
-    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
     now = now or timezone.now()
     start, end = period_bounds(period, offset, user.timezone, now)
-    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
-    ranked, me = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    ranked, me = _classroom_board(
+        user=user, classroom_id=classroom_id, metric=metric, start=start, end=end, limit=limit
+    )
     return Leaderboard(metric=metric, period=period, period_start=start, period_end=end, rows=ranked, me=me)
 
 
@@ -318,7 +383,5 @@ def classroom_leaderboard_between(
 ) -> list[BoardRow]:
     """The classroom board over any span ``[start, end)`` (either may be None: unbounded), with
     the access rules of ``classroom_leaderboard``. Every row unless ``limit``. Two queries."""
-    students, friend_ids = _classroom_students(user=user, classroom_id=classroom_id)
-    values = member_values(metric=metric, user_ids=[student.pk for student in students], start=start, end=end)
-    ranked, _ = _rank(members=students, values=values, viewer_id=user.pk, friend_ids=friend_ids, limit=limit)
+    ranked, _ = _classroom_board(user=user, classroom_id=classroom_id, metric=metric, start=start, end=end, limit=limit)
     return ranked

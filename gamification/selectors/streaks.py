@@ -12,10 +12,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from gamification.models import Friendship, LanguageStreak, PracticeDay, RestDay, User
+from gamification.prepared import PreparedQuery
 from gamification.streak_runs import DailyStreak, FreezeRule, daily_streak_on
 from gamification.timeutils import (
     ONE_DAY,
@@ -122,36 +123,75 @@ def language_streak_row(
     )
 
 
-def streaks_of_user(*, user: User, now: dt.datetime | None = None) -> list[LanguageStreakRow]:
-    """Every language the user has practised (a ``LanguageStreak`` row exists from the first
-    practice in a language, counted or not), by current daily streak descending then code. Two
-    queries: the streak rows with today's practice seconds, and the rest days since the oldest
-    last counted day."""
-    today = local_today(user.timezone, now)
+def _my_streak_rows(user_id, today) -> QuerySet:
+    """The user's streak rows with what ``streaks_of_user`` needs, today's practice seconds and
+    whether today is a rest day (EXISTS on the user's bookings ending today or later)."""
     seconds_today = PracticeDay.objects.filter(
         user_id=OuterRef("user_id"), language_id=OuterRef("language_id"), date=today
     ).values("seconds")[:1]
-    streaks = list(
-        LanguageStreak.objects.filter(user_id=user.pk)
-        .select_related("language")
-        .annotate(seconds_today=Subquery(seconds_today))
+    resting_today = RestDay.objects.filter(user_id=OuterRef("user_id"), start__lte=today, end__gte=today)
+    return (
+        LanguageStreak.objects.filter(user_id=user_id)
+        .order_by()
+        .annotate(
+            seconds_today=Subquery(seconds_today),
+            resting_today=Case(
+                When(Exists(resting_today), then=Value(1)), default=Value(0), output_field=IntegerField()
+            ),
+        )
+        .values_list(
+            "language_id",
+            "language__name",
+            "length",
+            "last_date",
+            "max_length",
+            "max_date",
+            "freezes_held",
+            "frozen_days",
+            "seconds_today",
+            "resting_today",
+        )
     )
-    if not streaks:
+
+
+_MY_STREAK_ROWS = PreparedQuery(_my_streak_rows, user_id="int", today="date")
+
+
+def streaks_of_user(*, user: User, now: dt.datetime | None = None) -> list[LanguageStreakRow]:
+    """Every language the user has practised (a ``LanguageStreak`` row exists from the first
+    practice in a language, counted or not), by current daily streak descending then code. One
+    query (compiled once per process): the streak rows with today's practice seconds and whether
+    today is a rest day; a second one for the rest days only when some streak has missed a day
+    since its last counted day (the rest days between decide whether it still stands)."""
+    today = local_today(user.timezone, now)
+    rows = _MY_STREAK_ROWS.rows(user_id=user.pk, today=today)
+    if not rows:
         return []
-    oldest = min((streak.last_date for streak in streaks if streak.last_date), default=today)
-    rest = rest_dates(user_id=user.pk, since=min(oldest, today))
-    rows = [
+    # Rest days matter only between a run's last day and the day before today, and today.
+    gaps = [row[3] for row in rows if row[2] and row[3] is not None and row[3] < today - ONE_DAY]
+    if gaps:
+        rest: AbstractSet[dt.date] = rest_dates(user_id=user.pk, since=min(gaps))
+    else:
+        rest = {today} if rows[0][9] else frozenset()
+    streaks = [
         language_streak_row(
-            code=streak.language_id,
-            name=streak.language.name,
-            streak=stored_streak(streak),
+            code=code,
+            name=name,
+            streak=DailyStreak(
+                length,
+                last_date,
+                max_length,
+                max_date,
+                freezes_held,
+                tuple(dt.date.fromisoformat(day) for day in frozen_days or ()),
+            ),
             today=today,
             rest=rest,
-            seconds_today=streak.seconds_today or 0,
+            seconds_today=seconds_today or 0,
         )
-        for streak in streaks
+        for code, name, length, last_date, max_length, max_date, freezes_held, frozen_days, seconds_today, _ in rows
     ]
-    return _ordered(rows)
+    return _ordered(streaks)
 
 
 def friend_streak_current(*, friendship: Friendship, now: dt.datetime | None = None) -> int:

@@ -1,4 +1,8 @@
+from collections.abc import Iterable
+
 from rest_framework import serializers
+
+from gamification.serializers.fields import date_out
 
 
 class LanguageStreakSerializer(serializers.Serializer):
@@ -26,3 +30,24 @@ class LanguageStreakSerializer(serializers.Serializer):
         min_value=0, help_text="Seconds still needed for today to count; 0 once it counts, and on a rest day."
     )
     at_risk = serializers.BooleanField(help_text="The streak is above 0 and today, not a rest day, does not count yet.")
+
+
+def language_streaks_out(rows: Iterable) -> list[dict]:
+    """``LanguageStreakSerializer(rows, many=True).data`` as plain dicts (hand-built: the
+    streaks are read on every app start; see serializers.fields)."""
+    return [
+        {
+            "code": row.code,
+            "name": row.name,
+            "daily_streak": row.daily_streak,
+            "max_streak": row.max_streak,
+            "max_streak_date": date_out(row.max_streak_date),
+            "practiced_today": row.practiced_today,
+            "freezes_held": row.freezes_held,
+            "frozen_days": [date_out(day) for day in row.frozen_days],
+            "seconds_today": row.seconds_today,
+            "seconds_to_count": row.seconds_to_count,
+            "at_risk": row.at_risk,
+        }
+        for row in rows
+    ]

@@ -13,7 +13,7 @@ from gamification.constants import (
     USERNAME_MAX_LENGTH,
 )
 from gamification.models import User
-from gamification.serializers.fields import StrictCharField
+from gamification.serializers.fields import StrictCharField, datetime_out
 from gamification.validators import display_name_validate, timezone_validate, username_normalize
 
 
@@ -93,6 +93,18 @@ class MeSerializer(UserSummarySerializer):
     @extend_schema_field(FeaturesSerializer)
     def get_features(self, user: User) -> dict[str, bool]:
         return self.context.get("features", {"gamification": False})
+
+
+def me_out(user: User, features: dict[str, bool]) -> dict:
+    """``MeSerializer(user, context={"features": features}).data`` as a plain dict (hand-built:
+    every app start reads it)."""
+    return {
+        **user_summary_out(user),
+        "email": None if user.email is None else str(user.email),
+        "timezone": str(user.timezone),
+        "created_at": datetime_out(user.created_at),
+        "features": features,
+    }
 
 
 class RegisterInputSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from gamification.serializers.users import (
     MeUpdateSerializer,
     RegisterInputSerializer,
     TokenOutputSerializer,
+    me_out,
 )
 from gamification.services.tokens import IssuedToken, auth_token_issue, auth_token_revoke, auth_token_revoke_all
 from gamification.services.users import user_authenticate, user_delete, user_register, user_update
@@ -30,7 +31,7 @@ LOGIN_FAILED = "The email or password is incorrect."
 
 
 def me_payload(request: Request, user: User) -> dict:
-    return MeSerializer(user, context={"features": features_for(request)}).data
+    return me_out(user, features_for(request))
 
 
 def auth_payload(request: Request, user: User, issued: IssuedToken) -> dict:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gamification.selectors.streaks import streaks_of_user
-from gamification.serializers.streaks import LanguageStreakSerializer
+from gamification.serializers.streaks import LanguageStreakSerializer, language_streaks_out
 
 
 class MyStreaksView(APIView):
@@ -16,4 +16,4 @@ class MyStreaksView(APIView):
 
     @extend_schema(responses={200: LanguageStreakSerializer(many=True)}, tags=["streaks"])
     def get(self, request: Request) -> Response:
-        return Response(LanguageStreakSerializer(streaks_of_user(user=request.user), many=True).data)
+        return Response(language_streaks_out(streaks_of_user(user=request.user)))

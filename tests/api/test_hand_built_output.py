@@ -14,6 +14,7 @@ from gamification.models import ActivityType, Badge, LanguageStreak, User, UserB
 from gamification.selectors.badges import badge_progress_for_user, badges_achieved_by_user
 from gamification.selectors.friends import friend_list
 from gamification.selectors.leaderboards import classroom_leaderboard, friends_leaderboard
+from gamification.selectors.streaks import streaks_of_user
 from gamification.selectors.users import user_search, users_with_relationship
 from gamification.serializers.badges import (
     ActivityTypeAchievedSerializer,
@@ -30,6 +31,8 @@ from gamification.serializers.friends import (
     user_search_out,
 )
 from gamification.serializers.leaderboards import LeaderboardSerializer, leaderboard_out
+from gamification.serializers.streaks import LanguageStreakSerializer, language_streaks_out
+from gamification.serializers.users import MeSerializer, me_out
 from gamification.services.classrooms import classroom_create, classroom_join
 from tests.factories import UserFactory, make_friend_request, make_friends
 
@@ -115,3 +118,29 @@ def test_classroom_leaderboard_of_a_teacher(learner):
     board = classroom_leaderboard(user=teacher, classroom_id=classroom.pk, metric="reading_time")
     assert board.me is None
     same(leaderboard_out(board), LeaderboardSerializer(board).data)
+
+
+def test_my_streaks(learner):
+    today = timezone.localdate()
+    LanguageStreak.objects.create(
+        user=learner,
+        language_id="de",
+        length=9,
+        last_date=today - dt.timedelta(days=2),
+        max_length=12,
+        max_date=today - dt.timedelta(days=40),
+        freezes_held=2,
+        frozen_days=[(today - dt.timedelta(days=5)).isoformat()],
+    )
+    LanguageStreak.objects.create(user=learner, language_id="fr", length=0, last_date=None, max_length=0)
+    rows = streaks_of_user(user=learner, now=timezone.now())
+    assert [row.code for row in rows] == ["de", "fr"]
+    assert rows[0].frozen_days and rows[0].max_streak_date
+    same(language_streaks_out(rows), LanguageStreakSerializer(rows, many=True).data)
+
+
+@pytest.mark.parametrize("email", ["hub@example.com", None])
+def test_me(learner, email):
+    learner.email = email
+    features = {"gamification": True}
+    same(me_out(learner, features), MeSerializer(learner, context={"features": features}).data)

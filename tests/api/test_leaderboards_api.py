@@ -171,6 +171,17 @@ class TestValidation:
         assert response.status_code == 400
         assert list(response.json()) == [field]
 
+    def test_a_query_string_answers_the_same_each_time_valid_or_not(self):
+        client = client_for(UserFactory())
+        for _ in range(2):
+            good = client.get(FRIENDS_URL, {"metric": "reading_time", "limit": 3, "period": "month"})
+            bad = client.get(FRIENDS_URL, {"metric": "reading_time", "limit": 101})
+
+            assert good.status_code == 200
+            assert (good.json()["period"], good.json()["metric"]) == ("month", "reading_time")
+            assert bad.status_code == 400
+            assert list(bad.json()) == ["limit"]
+
     def test_bad_parameters_on_a_classroom_board_are_400(self):
         classroom = ClassroomFactory(leaderboard_enabled=True)
         student = MembershipFactory(classroom=classroom).user

@@ -144,8 +144,9 @@ class TestMyStreaks:
         with CaptureQueriesContext(connection) as seven:
             assert len(get(auth_client, STREAKS, utc(1, 13)).json()) == 7
 
-        # The token, the streak rows with their languages and today's seconds, the rest days.
-        assert len(one) == len(seven) == 3
+        # The token, the streak rows with their languages, today's seconds and whether today is a
+        # rest day (no other rest day can matter: no streak has missed a day).
+        assert len(one) == len(seven) == 2
 
     def test_reading_writes_nothing(self, user, auth_client):
         practise(user, utc(1))
@@ -341,6 +342,44 @@ class TestStreakProtectionFields:
         row = get(auth_client, STREAKS, utc(3, 20)).json()[0]
 
         assert (row["daily_streak"], row["at_risk"], row["seconds_to_count"], row["freezes_held"]) == (1, False, 0, 0)
+
+    def test_rest_day_today_right_after_a_counted_day_is_read_with_the_streaks(
+        self, user, auth_client, django_assert_num_queries
+    ):
+        from gamification.models import RestDay
+
+        practise(user, utc(1))
+        practise(user, utc(1), language="fr")
+        RestDay.objects.create(user=user, start=dt.date(2025, 5, 2), end=dt.date(2025, 5, 2))
+
+        with django_assert_num_queries(2):  # the token, the streaks with today's rest flag
+            rows = get(auth_client, STREAKS, utc(2, 20)).json()
+
+        assert [(row["code"], row["daily_streak"], row["at_risk"], row["seconds_to_count"]) for row in rows] == [
+            ("de", 1, False, 0),
+            ("fr", 1, False, 0),
+        ]
+        # The day after, not resting: 2 May was missed unless it was a rest day, so the rest days
+        # are read (it was one: the streaks stand, at risk).
+        with django_assert_num_queries(3):
+            rows = get(auth_client, STREAKS, utc(3, 20)).json()
+        assert [(row["daily_streak"], row["at_risk"], row["seconds_to_count"]) for row in rows] == [(1, True, 120)] * 2
+
+    def test_rest_days_are_read_when_a_streak_missed_a_day(self, user, auth_client, django_assert_num_queries):
+        from gamification.models import RestDay
+
+        practise(user, utc(1))
+        practise(user, utc(4), language="fr")
+        RestDay.objects.create(user=user, start=dt.date(2025, 5, 2), end=dt.date(2025, 5, 3))
+
+        with django_assert_num_queries(3):  # the token, the streaks, the rest days since 1 May
+            rows = get(auth_client, STREAKS, utc(4, 20)).json()
+
+        # de: 2 and 3 May rest, so the 1-day run stands on 4 May (not counted yet: at risk).
+        assert [(row["code"], row["daily_streak"], row["at_risk"]) for row in rows] == [
+            ("de", 1, True),
+            ("fr", 1, False),
+        ]
 
     def test_the_queries_do_not_grow_with_rest_days_or_frozen_days(
         self, user, auth_client, django_assert_max_num_queries

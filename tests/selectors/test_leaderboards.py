@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from gamification.exceptions import ForbiddenError, NotFoundError
-from gamification.selectors.leaderboards import METRICS, classroom_leaderboard, friends_leaderboard
+from gamification.selectors.leaderboards import METRICS, Standing, classroom_leaderboard, friends_leaderboard
 from tests.boards import answer, board_values, first, practice
 from tests.factories import ClassroomFactory, MembershipFactory, UserFactory, make_friends
 
@@ -343,10 +343,21 @@ class TestQueryCount:
             first(friend, "article", THIS_WEEK, "1")
 
         for metric in ("reading_time", "read_articles"):
-            with django_assert_num_queries(2):
-                board = friends_board(me, metric=metric, offset=-1)
+            for period in ("week", "all"):
+                with django_assert_num_queries(2):
+                    board = friends_board(me, metric=metric, period=period, offset=-1)
 
-            assert len(board.rows) == friends + 1
+                assert len(board.rows) == friends + 1
+
+    def test_friends_board_without_friends_gives_my_value(self, django_assert_num_queries):
+        me = UserFactory()
+        practice(me, "reading", 10, THIS_WEEK)
+
+        with django_assert_num_queries(2):
+            board = friends_board(me, metric="reading_time")
+
+        assert [(row.user.username, row.value, row.rank) for row in board.rows] == [(me.username, 10, 1)]
+        assert board.me == Standing(rank=1, value=10)
 
     @pytest.mark.parametrize("students", [1, 25])
     def test_classroom_board_takes_two_queries_whatever_the_number_of_students(
