@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections, router
 from django.db.models import QuerySet
 
 # A stand-in per parameter kind: made from the parameter's position, never a value a caller
@@ -87,7 +87,9 @@ class PreparedQuery:
     """``build(**parameters)`` returns a ``values_list()`` queryset; ``kinds`` names each
     parameter's kind (``int``, ``str``, ``date``, ``datetime``, or ``ints``: a non-empty list of
     integers for ``__in``). ``rows(**parameters)`` gives the queryset's rows as tuples, compiled
-    once per process and database."""
+    once per process and database. Without ``using`` the rows come from where the database
+    router sends the queryset model's reads (a replica, unless the client just wrote), as the
+    ORM would have read them."""
 
     def __init__(self, build: Callable[..., QuerySet], **kinds: str) -> None:
         unknown = set(kinds.values()) - set(_SENTINELS)
@@ -96,6 +98,13 @@ class PreparedQuery:
         self._build = build
         self._kinds = kinds
         self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._model = None
+
+    def _read_alias(self) -> str:
+        if self._model is None:
+            stand_ins = {name: _SENTINELS[kind](n) for n, (name, kind) in enumerate(self._kinds.items())}
+            self._model = self._build(**stand_ins).model
+        return router.db_for_read(self._model)
 
     def _for(self, alias: str) -> _Compiled:
         key = (alias, connections[alias].vendor)
@@ -104,9 +113,11 @@ class PreparedQuery:
             compiled = self._compiled[key] = _Compiled(self._build, self._kinds, alias)
         return compiled
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
+    def rows(self, *, using: str | None = None, **values: Any) -> list[tuple]:
         if values.keys() != self._kinds.keys():
             raise TypeError(f"prepared query: expected parameters {sorted(self._kinds)}, got {sorted(values)}")
+        if using is None:
+            using = self._read_alias()
         compiled = self._for(using)
         connection = connections[using]
         params = list(compiled.params)
