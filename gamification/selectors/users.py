@@ -262,8 +262,20 @@ def _relationship_with_one(viewer_id, other_id):
     )
 
 
-# A profile asks for one user: the same query every time, compiled once.
+def _relationship_with_many(viewer_id, other_ids):
+    """``_relationship_rows`` for a list of other users (search results: up to 20)."""
+    return _relationships_union(
+        friendships_active_between(user_id=viewer_id, other_ids=other_ids),
+        FriendRequest.objects.filter(
+            Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
+        ),
+    )
+
+
+# A profile asks for one user: the same query every time, compiled once; a search for a list
+# (its ``IN`` lists written out on each call, see ``prepared``).
 _RELATIONSHIP_WITH_ONE = PreparedQuery(_relationship_with_one, viewer_id="int", other_id="int")
+_RELATIONSHIP_WITH_MANY = PreparedQuery(_relationship_with_many, viewer_id="int", other_ids="ints")
 
 
 def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
@@ -273,14 +285,7 @@ def _relationship_rows(*, viewer_id: int, other_ids: list[int]) -> list[tuple]:
         return _RELATIONSHIP_WITH_ONE.rows(
             using=router.db_for_read(Friendship), viewer_id=viewer_id, other_id=other_ids[0]
         )
-    return list(
-        _relationships_union(
-            friendships_active_between(user_id=viewer_id, other_ids=other_ids),
-            FriendRequest.objects.filter(
-                Q(sender_id=viewer_id, receiver_id__in=other_ids) | Q(receiver_id=viewer_id, sender_id__in=other_ids)
-            ),
-        )
-    )
+    return _RELATIONSHIP_WITH_MANY.rows(using=router.db_for_read(Friendship), viewer_id=viewer_id, other_ids=other_ids)
 
 
 def users_with_relationship(*, viewer: User, users: Iterable[User]) -> list[User]:

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from gamification.selectors.users import SEARCH_TERM_MAX_LENGTH
-from gamification.serializers.fields import datetime_out
+from gamification.serializers.fields import datetime_out, datetime_writer
 from gamification.serializers.users import UserSummarySerializer, user_summary_out
 
 RELATIONSHIP_STATUSES = ("self", "friends", "request_sent", "request_received", "none")
@@ -108,10 +108,11 @@ def user_profile_out(user) -> dict:
 
 def friend_list_out(friends) -> list[dict]:
     """``FriendSerializer(friends, many=True).data`` as plain dicts."""
+    when = datetime_writer()
     return [
         {
             **user_summary_out(friend),
-            "friends_since": datetime_out(friend.friends_since),
+            "friends_since": when(friend.friends_since),
             "friend_streak": friend.friend_streak,
             "languages": [
                 {
