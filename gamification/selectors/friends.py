@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import router
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX
@@ -152,40 +152,36 @@ def _friend_list_rows(user_id):
     )
 
 
-def _friend_ids(user_id):
-    """A subquery: the ids of ``user_id``'s current friends (the same SQL for any number)."""
-    return Subquery(friendships_active_of(user_id=user_id).annotate(friend_id=_friend_id(user_id)).values("friend_id"))
+def _languages_rows(user_ids):
+    """The ``LanguageStreak`` rows (``LANGUAGES_COLUMNS``) of ``user_ids``. The ids are a list
+    (``ints``), not a subquery of the friendships: a list reads each friend's range of the
+    (user, language) index, where MariaDB ran the subquery's OR over both sides first."""
+    return LanguageStreak.objects.filter(user_id__in=user_ids).values_list(*LANGUAGES_COLUMNS)
 
 
-def _friend_languages_rows(user_id):
-    """The ``LanguageStreak`` rows (``LANGUAGES_COLUMNS``) of every current friend of ``user_id``."""
-    return LanguageStreak.objects.filter(user_id__in=_friend_ids(user_id)).values_list(*LANGUAGES_COLUMNS)
-
-
-def _friend_rest_days_rows(user_id, since):
-    """The rest-day bookings (user, start, end) of every current friend of ``user_id`` that end
-    on or after ``since``."""
+def _rest_days_rows(user_ids, since):
+    """The rest-day bookings (user, start, end) of ``user_ids`` that end on or after ``since``."""
     return (
-        RestDay.objects.filter(user_id__in=_friend_ids(user_id), end__gte=since)
-        .order_by()
-        .values_list("user_id", "start", "end")
+        RestDay.objects.filter(user_id__in=user_ids, end__gte=since).order_by().values_list("user_id", "start", "end")
     )
 
 
 _FRIEND_LIST = PreparedQuery(_friend_list_rows, user_id="int")
-_FRIEND_LANGUAGES = PreparedQuery(_friend_languages_rows, user_id="int")
-_FRIEND_REST_DAYS = PreparedQuery(_friend_rest_days_rows, user_id="int", since="date")
+_LANGUAGES = PreparedQuery(_languages_rows, user_ids="ints")
+_REST_DAYS = PreparedQuery(_rest_days_rows, user_ids="ints", since="date")
 
 
-def _friend_rest_dates(*, using: str, user_id: int):
-    """``rest_dates_of_users`` for friends of ``user_id``, read through a prepared query."""
+def _rest_dates(*, using: str):
+    """``rest_dates_of_users`` read through a prepared query."""
 
     def rest_dates(*, user_ids, since) -> dict[int, set[date]]:
         dates: dict[int, set[date]] = defaultdict(set)
-        for friend_id, start, end in _FRIEND_REST_DAYS.rows(using=using, user_id=user_id, since=since):
-            if friend_id in user_ids:
-                first = max(start, since)
-                dates[friend_id].update(first + timedelta(days=n) for n in range((end - first).days + 1))
+        ids = sorted(user_ids)
+        if not ids:
+            return dates
+        for friend_id, start, end in _REST_DAYS.rows(using=using, user_ids=ids, since=since):
+            first = max(start, since)
+            dates[friend_id].update(first + timedelta(days=n) for n in range((end - first).days + 1))
         return dates
 
     return rest_dates
@@ -204,10 +200,11 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
     rows = _FRIEND_LIST.rows(using=using, user_id=user.pk)[:FRIENDS_MAX]
     if not rows:
         return []
-    private = {row[0] for row in rows if row[6]}
-    languages = languages_from_rows(
-        [row for row in _FRIEND_LANGUAGES.rows(using=using, user_id=user.pk) if row[0] not in private],
-        rest_dates=_friend_rest_dates(using=using, user_id=user.pk),
+    shown = [row[0] for row in rows if not row[6]]  # friends who show their progress to someone
+    languages = (
+        languages_from_rows(_LANGUAGES.rows(using=using, user_ids=shown), rest_dates=_rest_dates(using=using))
+        if shown
+        else {}
     )
     now = timezone.now()
     return [
