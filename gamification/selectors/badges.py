@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import BigIntegerField, Count, DateTimeField, IntegerField, Min, QuerySet, Value
+from django.db.models import BigIntegerField, CharField, Count, DateTimeField, IntegerField, Min, QuerySet, Value
 
-from gamification.models import ActivityType, Badge, User, UserBadge, UserMetric
+from gamification.models import ActivityType, Badge, CatalogueVersion, User, UserBadge, UserMetric
 from gamification.prepared import PreparedQuery
 from gamification.selectors.catalogue import catalogue_get
 
@@ -90,43 +90,78 @@ def _by_most_recent_achievement(progress: ActivityTypeProgress) -> tuple:
     return (last is None, -last.timestamp() if last is not None else 0, progress.activity_type.pk)
 
 
-def _metrics_and_awards_rows(user_id) -> QuerySet:
-    """The user's metric rows and awards as one UNION ALL (``kind`` 0 is a metric row, 1 an
-    award): ``(kind, activity type or badge id, value, achieved_at, seen_at)``."""
+# Kinds of row in the badge lists' UNION ALL queries.
+_METRIC, _AWARD, _TOKEN_ROW = 0, 1, 2
+
+
+def _token_branch() -> QuerySet:
+    """The catalogue's version token as a row of the badge lists' unions (kind 2), so that the
+    token comes in the same round trip as the user's rows; it is still read before the catalogue
+    (``catalogue_get(token=...)``), which is what keeps a cached copy consistent."""
     none_at = Value(None, output_field=DateTimeField())
-    metrics = UserMetric.objects.filter(user_id=user_id).values_list(
-        Value(0, output_field=IntegerField()), "activity_type_id", "value", none_at, none_at
+    return CatalogueVersion.objects.filter(pk=1).values_list(
+        Value(_TOKEN_ROW, output_field=IntegerField()),
+        Value(None, output_field=IntegerField()),
+        Value(None, output_field=BigIntegerField()),
+        none_at,
+        none_at,
+        "token",
     )
-    awards = UserBadge.objects.filter(user_id=user_id).values_list(
-        Value(1, output_field=IntegerField()),
+
+
+def _awards_branch(user_id) -> QuerySet:
+    return UserBadge.objects.filter(user_id=user_id).values_list(
+        Value(_AWARD, output_field=IntegerField()),
         "badge_id",
         Value(None, output_field=BigIntegerField()),
         "achieved_at",
         "seen_at",
+        Value(None, output_field=CharField()),
     )
-    return metrics.order_by().union(awards.order_by(), all=True)
+
+
+def _metrics_and_awards_rows(user_id) -> QuerySet:
+    """The user's metric rows and awards and the catalogue's token as one UNION ALL (``kind`` 0
+    is a metric row, 1 an award, 2 the token): ``(kind, activity type or badge id, value,
+    achieved_at, seen_at, token)``."""
+    none_at = Value(None, output_field=DateTimeField())
+    metrics = UserMetric.objects.filter(user_id=user_id).values_list(
+        Value(_METRIC, output_field=IntegerField()),
+        "activity_type_id",
+        "value",
+        none_at,
+        none_at,
+        Value(None, output_field=CharField()),
+    )
+    return metrics.order_by().union(_awards_branch(user_id).order_by(), _token_branch().order_by(), all=True)
+
+
+def _awards_rows(user_id) -> QuerySet:
+    """The user's awards and the catalogue's token as one UNION ALL (the same columns)."""
+    return _awards_branch(user_id).order_by().union(_token_branch().order_by(), all=True)
 
 
 # Read on every badge list: compiled once per process (gamification.prepared).
 _METRICS_AND_AWARDS = PreparedQuery(_metrics_and_awards_rows, user_id="int")
+_AWARDS = PreparedQuery(_awards_rows, user_id="int")
+
+Awards = dict[int, tuple[datetime, datetime | None]]
 
 
-def _metrics_and_awards(user_id: int) -> tuple[dict[int, int], dict[int, tuple[datetime, datetime | None]]]:
-    """The user's metric values by activity type id and awards by badge id, in one query."""
+def _split(rows) -> tuple[dict[int, int], Awards, str]:
+    """Metric values by activity type id, awards by badge id, and the catalogue token."""
     values: dict[int, int] = {}
-    achieved: dict[int, tuple[datetime, datetime | None]] = {}
-    for kind, row_id, value, achieved_at, seen_at in _METRICS_AND_AWARDS.rows(user_id=user_id):
+    achieved: Awards = {}
+    token = ""
+    for kind, row_id, value, achieved_at, seen_at, row_token in rows:
         # MariaDB types the UNION's value column DECIMAL: back to int.
-        if kind == 0:
+        if kind == _METRIC:
             values[int(row_id)] = int(value)
-        else:
+        elif kind == _AWARD:
             achieved[int(row_id)] = (achieved_at, seen_at)
-    return values, achieved
-
-
-def _awards(user_id: int) -> dict[int, tuple[datetime, datetime | None]]:
-    rows = UserBadge.objects.filter(user_id=user_id).values_list("badge_id", "achieved_at", "seen_at")
-    return {badge_id: (achieved_at, seen_at) for badge_id, achieved_at, seen_at in rows}
+        else:
+            token = row_token or ""
+    return values, achieved, token
 
 
 def _levels(badges: Iterable[Badge], achieved: dict, *, only_achieved: bool) -> tuple[BadgeProgress, ...]:
@@ -144,9 +179,10 @@ def _levels(badges: Iterable[Badge], achieved: dict, *, only_achieved: bool) -> 
 def badge_progress_for_user(*, user: User) -> list[ActivityTypeProgress]:
     """Every activity type with the user's metric value and every level, achieved or not
     (``GET /api/badges/``). Two queries while this process's copy of the catalogue is current
-    (its version token; the user's metrics and awards), four when the catalogue changed."""
-    catalogue = catalogue_get()
-    values, achieved = _metrics_and_awards(user.pk)
+    (the user's metrics and awards with the catalogue's version token), three when the catalogue
+    changed."""
+    values, achieved, token = _split(_METRICS_AND_AWARDS.rows(user_id=user.pk))
+    catalogue = catalogue_get(token=token)
     progress = [
         ActivityTypeProgress(
             activity_type=entry.activity_type,
@@ -160,10 +196,10 @@ def badge_progress_for_user(*, user: User) -> list[ActivityTypeProgress]:
 
 def badges_achieved_by_user(*, user: User) -> list[ActivityTypeProgress]:
     """Only the badges the user achieved, and only the types in which they achieved one
-    (``GET /api/users/<username>/badges/``). Metric values are never read. Two queries while the
-    catalogue copy is current (the token; the user's awards)."""
-    catalogue = catalogue_get()
-    achieved = _awards(user.pk)
+    (``GET /api/users/<username>/badges/``). Metric values are never read. One query while the
+    catalogue copy is current (the user's awards with the catalogue's token)."""
+    _, achieved, token = _split(_AWARDS.rows(user_id=user.pk))
+    catalogue = catalogue_get(token=token)
     progress = []
     for entry in catalogue.types:
         levels = _levels(entry.badges, achieved, only_achieved=True)

@@ -63,10 +63,13 @@ def _catalogue_load(token: str) -> Catalogue:
     )
 
 
-def catalogue_get() -> Catalogue:
-    """The current catalogue: one query when this process's copy is current, three otherwise."""
+def catalogue_get(*, token: str | None = None) -> Catalogue:
+    """The current catalogue: one query when this process's copy is current, three otherwise.
+    A caller that read the token itself (in the same round trip as its own rows, before this
+    call) passes it, and then no query is needed while the copy is current."""
     global _cached
-    token = catalogue_token()
+    if token is None:
+        token = catalogue_token()
     cached = _cached
     if cached is not None and cached.token == token and token:
         return cached

@@ -84,3 +84,19 @@ def test_a_rolled_back_change_never_shares_a_token_with_another_state():
         catalogue_changed()
         tokens.add(CatalogueVersion.objects.get().token)
     assert len(tokens) == 5
+
+
+def test_a_badge_list_sees_a_change_made_by_another_process():
+    """The badge lists read the token in their own query: a new token written by another
+    process (here: directly in the table) makes the next list load the catalogue again."""
+    import uuid
+
+    from gamification.selectors.badges import badge_progress_for_user
+    from tests.factories import UserFactory
+
+    learner = UserFactory()
+    badge_progress_for_user(user=learner)
+    Badge.objects.filter(pk=Badge.objects.order_by("pk").values_list("pk", flat=True)[:1]).update(name="Renamed")
+    assert not any(b.badge.name == "Renamed" for t in badge_progress_for_user(user=learner) for b in t.badges)
+    CatalogueVersion.objects.filter(pk=1).update(token=uuid.uuid4().hex)
+    assert any(b.badge.name == "Renamed" for t in badge_progress_for_user(user=learner) for b in t.badges)
