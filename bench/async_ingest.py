@@ -2,7 +2,7 @@
 ramping offered load, on two app servers and two Celery workers, then the same with a worker
 killed and the broker stopped; and the synchronous path at the same offered load.
 
-Targets (shared/PERFORMANCE.md): 202 in p95 <= 10 ms at 1,000 events/s offered; 0 events lost
+Targets: 202 in p95 <= 10 ms at 1,000 events/s offered; 0 events lost
 and 0 applied twice after a worker kill (every metric equal to what rebuild_metrics computes).
 
 Run from the project root (one machine; it needs redis-server; ~4 minutes, ``--quick`` ~1.5):

@@ -1,6 +1,6 @@
 """Faults benchmark: the API under load while its database, then its Redis, goes away and comes back.
 
-Target (shared/PERFORMANCE.md): 0 5xx other than the outage's 503s, and recovery without a
+Target: 0 5xx other than the outage's 503s, and recovery without a
 restart (SPEC §14). Also checked: every 503 is JSON with ``Retry-After``, the probes tell
 liveness from readiness, nothing is half-written.
 

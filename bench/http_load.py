@@ -1,6 +1,6 @@
 """HTTP load benchmark: the REST API under gunicorn, driven by locust, on loopback.
 
-Target (shared/PERFORMANCE.md): under load, p95 <= 150 ms for reads and <= 250 ms for posting
+Target: under load, p95 <= 150 ms for reads and <= 250 ms for posting
 events, and 0 errors.
 
 Run from the project root; about 3 minutes in all on MariaDB (~2 minutes to fill, 60 s of load):

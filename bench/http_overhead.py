@@ -1,7 +1,7 @@
 """HTTP overhead benchmark: each read endpoint's requests/s against hello-world baselines served
 by the same gunicorn, in the same run.
 
-Target (shared/PERFORMANCE.md): every read endpoint serves at least 50 % of the requests/s of an
+Target: every read endpoint serves at least 50 % of the requests/s of an
 authenticated hello-world DRF view (token look-up, no other query), with realistic data: a
 learner with 100 friends, the full badge catalogue, a 100-member classroom board, a 101-member
 friends board and search over 20,000 users.

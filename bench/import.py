@@ -1,6 +1,6 @@
 """Historical import benchmark: ``import_users`` + ``import_events`` end to end on MariaDB.
 
-Target (shared/PERFORMANCE.md): at least 5,000 events/s end to end, memory flat from 100k to
+Target: at least 5,000 events/s end to end, memory flat from 100k to
 1M lines.
 
 Run from the project root (the server and credentials come from DATABASE_URL; the bench works in

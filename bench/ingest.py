@@ -1,6 +1,6 @@
 """Ingestion benchmark: events recorded per second through ``events_record``, against the floor.
 
-Target (shared/PERFORMANCE.md): at least 200 events/s on MariaDB with durable commits, and
+Target: at least 200 events/s on MariaDB with durable commits, and
 within 2x of a bare ``UPDATE usermetric SET value = value + 1`` loop on the same database.
 
 Run from the project root:

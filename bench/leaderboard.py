@@ -1,6 +1,6 @@
 """Leaderboard benchmark: selector latency against naive Python boards, on MariaDB.
 
-Target (shared/PERFORMANCE.md): with 20,000 users and 1,000,000 events, the week boards answer
+Target: with 20,000 users and 1,000,000 events, the week boards answer
 with p95 <= 50 ms on MariaDB and at least 20 times faster than a naive Python board.
 
 Run from the project root (takes a few minutes at full size; most of it is the fill):
