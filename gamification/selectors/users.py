@@ -120,8 +120,7 @@ def _display_name_equals(term: str) -> Q:
 
 
 def user_search(*, viewer: User, term: str) -> list[User]:
-    """SPEC §6.3, in one query, or two when fewer than 20 usernames start with the term.
-    ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
+    """SPEC §6.3, in two queries (three in the rare cases below). ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
@@ -131,16 +130,25 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     most 20.
 
     The exact username and the prefixes come first, so when at least 20 users the viewer may
-    find have a username starting with the term, they are the whole answer: the prefix query
-    reads them through the ``username_key`` index, where ``LIKE '%term%'`` scans every user.
+    find have a username starting with the term, they are the whole answer: the first 60 such
+    usernames come from the ``username_key`` index alone (``_prefix_ids``), and the first 20 of
+    them the viewer may find are the answer (``_prefix_among``); where ``LIKE '%term%'`` would
+    scan every user. Fewer than 20 prefix matches: the full search follows the ids' query. More
+    than 40 of the 60 hidden from the viewer: the whole prefix range is checked.
     """
     if not term:
         return []
     key = term.lower()
     alias = router.db_for_read(User)
-    rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key)
-    if len(rows) == SEARCH_RESULTS_MAX:
-        return [User.from_db(alias, _USER_FIELDS, row) for row in rows]
+    ids = [row[0] for row in _PREFIX_IDS.rows(using=alias, key=key)]
+    if len(ids) >= SEARCH_RESULTS_MAX:
+        rows = _PREFIX_AMONG.rows(using=alias, viewer_id=viewer.pk, key=key, ids=ids)
+        if len(rows) < SEARCH_RESULTS_MAX and len(ids) == SEARCH_PREFIX_CANDIDATES:
+            # So many of the first candidates are hidden from the viewer that the answer may lie
+            # beyond them: the whole prefix range, checked row by row.
+            rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key)
+        if len(rows) == SEARCH_RESULTS_MAX:
+            return [User.from_db(alias, _USER_FIELDS, row) for row in rows]
     condition = _display_name_equals(term)
     if len(key) <= USERNAME_MAX_LENGTH:
         condition |= Q(username_key__contains=key)
@@ -163,19 +171,51 @@ def _prefix_search(viewer_id, key):
     )
 
 
+def _prefix_ids(key):
+    """The ids of the first ``SEARCH_PREFIX_CANDIDATES`` usernames starting with ``key``, in the
+    search's order, before any check of who may see whom: read from the ``username_key`` index
+    alone (it holds the key and the id), where the checks would cost two probes per match."""
+    return (
+        User.objects.filter(username_key__istartswith=Value(key))
+        .filter(username_key__startswith=Value(key))
+        .annotate(match_group=_match_group(key), username_length=Length("username_key"))
+        .order_by("match_group", "username_length", binary_collation("username_key"))
+        .values_list("id")[:SEARCH_PREFIX_CANDIDATES]
+    )
+
+
+def _prefix_among(viewer_id, key, ids):
+    """``_prefix_search`` among the candidates ``ids``: the first 20 the viewer may find."""
+    return (
+        _search_candidates(viewer_id=viewer_id, key=key)
+        .filter(pk__in=ids)
+        .values_list(*_USER_FIELDS)[:SEARCH_RESULTS_MAX]
+    )
+
+
+# The first candidates of a prefix search: the first 20 findable users are among them unless
+# more than 40 of them are the viewer, in a block with the viewer or not discoverable.
+SEARCH_PREFIX_CANDIDATES = 3 * SEARCH_RESULTS_MAX
+_PREFIX_IDS = PreparedQuery(_prefix_ids, key="str")
+_PREFIX_AMONG = PreparedQuery(_prefix_among, viewer_id="int", key="str", ids="ints")
 _PREFIX_SEARCH = PreparedQuery(_prefix_search, viewer_id="int", key="str")
+
+
+def _match_group(key):
+    """0 for the exact username, 1 for a username starting with ``key``, 2 for the rest."""
+    return Case(
+        When(username_key=key, then=Value(0)),
+        When(username_key__startswith=Value(key), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
 
 
 def _search_candidates(*, viewer_id: int, key: str):
     """The users search may show ``viewer_id`` for the lower-cased term ``key``, in the
     search's order: visible to them, not them, and discoverable unless ``key`` is their
     username. (The prefix test escapes ``key`` in SQL, as a prepared query needs.)"""
-    group = Case(
-        When(username_key=key, then=Value(0)),
-        When(username_key__startswith=Value(key), then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
+    group = _match_group(key)
     return (
         users_visible_to(viewer_id=viewer_id)
         .exclude(pk=viewer_id)

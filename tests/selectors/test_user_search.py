@@ -253,8 +253,9 @@ def _reference(viewer, term) -> list[str]:
 
 
 class TestPrefixShortcut:
-    """At least 20 findable usernames starting with the term answer the search alone (one
-    query, through the username index); otherwise the full search runs. Same results either way."""
+    """At least 20 findable usernames starting with the term answer the search alone (two
+    queries: the first 60 prefix ids from the username index, then the findable ones among
+    them); otherwise the full search runs. Same results either way."""
 
     @pytest.fixture
     def crowd(self, viewer):
@@ -273,8 +274,8 @@ class TestPrefixShortcut:
         _block(viewer, UserFactory(username="ottb"))
         return hidden
 
-    def test_twenty_prefix_matches_are_the_answer_in_one_query(self, viewer, crowd, django_assert_num_queries):
-        with django_assert_num_queries(1):
+    def test_twenty_prefix_matches_are_the_answer_in_two_queries(self, viewer, crowd, django_assert_num_queries):
+        with django_assert_num_queries(2):
             found = search(viewer, "OTTER")
         assert found == _reference(viewer, "otter")
         assert found[0] == "otter" and len(found) == SEARCH_RESULTS_MAX
@@ -298,7 +299,7 @@ class TestPrefixShortcut:
         _block(prefixed[7], viewer)
         UserFactory(username="zz_cat", name="Lynx")
         UserFactory(username="big_lynx")
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3):  # the ids, the findable among them, the full search
             found = search(viewer, "lynx")
         assert found == _reference(viewer, "lynx")
         assert found[-2:] == ["zz_cat", "big_lynx"] and len(found) == 20
@@ -309,9 +310,26 @@ class TestPrefixShortcut:
         for n in range(19):
             UserFactory(username=f"mole{n:02d}")
         UserFactory(username="a_mole")
-        with django_assert_num_queries(1):
+        with django_assert_num_queries(2):
             found = search(viewer, "mole")
         assert found == _reference(viewer, "mole") and found[0] == "mole"
+
+    def test_when_most_first_candidates_are_hidden_the_whole_prefix_range_is_checked(
+        self, viewer, django_assert_num_queries
+    ):
+        # The first 45 usernames starting with "heron" (the shortest) are not discoverable or
+        # blocked: the 20 findable ones come after the first 60 candidates.
+        hidden = [UserFactory(username=f"heron{n:02d}") for n in range(45)]
+        for user in hidden[:40]:
+            _undiscoverable(user)
+        for user in hidden[40:]:
+            _block(user, viewer)
+        for n in range(30):
+            UserFactory(username=f"heron_{n:03d}")
+        with django_assert_num_queries(3):  # the ids, the findable among them, the whole range
+            found = search(viewer, "heron")
+        assert found == _reference(viewer, "heron") and len(found) == 20
+        assert found[0] == "heron_000"
 
     def test_a_term_with_like_wildcards_is_literal_in_the_prefix_query(self, viewer):
         for n in range(20):
