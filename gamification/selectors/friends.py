@@ -14,6 +14,7 @@ from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
     friendships_active_of,
     is_blocked_with,
+    other_side,
     progress_is_private,
     user_pair,
 )
@@ -116,15 +117,6 @@ class FriendListEntry:
     languages: list[dict]
 
 
-def _friend_side(user_id, field: str):
-    """The friend's ``field`` of a friendship of ``user_id``: the other side of the pair."""
-    return Case(When(user_low_id=user_id, then=F(f"user_high__{field}")), default=F(f"user_low__{field}"))
-
-
-def _friend_id(user_id):
-    return Case(When(user_low_id=user_id, then=F("user_high_id")), default=F("user_low_id"))
-
-
 def _friend_list_rows(user_id):
     """One row per current friendship of ``user_id``, in the list's order: the friendship's
     streak columns, both users' timezones, the friend's summary and whether the friend shows
@@ -132,9 +124,9 @@ def _friend_list_rows(user_id):
     return (
         friendships_active_of(user_id=user_id)
         .annotate(
-            friend_key=binary_collation(_friend_side(user_id, "username_key")),
-            friend_id=_friend_id(user_id),
-            **{f"friend_{field}": _friend_side(user_id, field) for field in FRIEND_LIST_SUMMARY_FIELDS},
+            friend_key=binary_collation(other_side(user_id, "username_key")),
+            friend_id=other_side(user_id),
+            **{f"friend_{field}": other_side(user_id, field) for field in FRIEND_LIST_SUMMARY_FIELDS},
             friend_private=progress_is_private(user=OuterRef("friend_id")),
         )
         .order_by("friend_key", "id")

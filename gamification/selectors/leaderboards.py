@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -47,7 +47,13 @@ from gamification.models import (
     User,
 )
 from gamification.prepared import PreparedQuery
-from gamification.selectors.relationships import friendships_current_now_or_at, is_friend_of, is_off_leaderboards
+from gamification.selectors.relationships import (
+    flag,
+    friendships_current_now_or_at,
+    is_friend_of,
+    is_off_leaderboards,
+    other_side,
+)
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
 MAX_ID = 2**63 - 1
@@ -136,10 +142,6 @@ class Leaderboard:
 _Span = tuple[bool, bool]  # (bounded below, bounded above)
 
 
-def _flag(condition: Q) -> Case:
-    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
 def _summary_fields(prefix: str) -> list[str]:
     return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
@@ -148,19 +150,13 @@ def _friendship_rows(user_id, at) -> QuerySet:
     """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
     the other user's summary (picked in SQL: half the columns to read) and whether they are on
     the board."""
-    mine_is_low = Q(user_low_id=user_id)
-
-    def other(field: str) -> Case:
-        low, high = ("user_low_id", "user_high_id") if field == "id" else (f"user_low__{field}", f"user_high__{field}")
-        return Case(When(mine_is_low, then=F(high)), default=F(low))
-
     return (
         friendships_current_now_or_at(user_id=user_id, at=at)
         .order_by()
-        .annotate(**{f"other_{field}": other(field) for field in SUMMARY_FIELDS})
+        .annotate(**{f"other_{field}": other_side(user_id, field) for field in SUMMARY_FIELDS})
         .annotate(
-            is_friend_now=_flag(Q(active=True)),
-            on_board=_flag(
+            is_friend_now=flag(Q(active=True)),
+            on_board=flag(
                 Q(created_at__lte=at)
                 & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
                 & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
@@ -178,8 +174,8 @@ def _classroom_rows(classroom_id, user_id) -> QuerySet:
         Classroom.objects.filter(pk=classroom_id)
         .order_by()
         .annotate(
-            is_friend=_flag(Q(is_friend_of(user_id=user_id, other=member))),
-            is_off=_flag(Q(is_off_leaderboards(user=member))),
+            is_friend=flag(Q(is_friend_of(user_id=user_id, other=member))),
+            is_off=flag(Q(is_off_leaderboards(user=member))),
         )
         .values_list(
             "leaderboard_enabled", "memberships__role", "is_friend", "is_off", *_summary_fields("memberships__user")

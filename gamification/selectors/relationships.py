@@ -18,7 +18,7 @@ a constant number of queries to any endpoint whatever the number of blocks, frie
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest, Least
 
 from gamification.models import Block, Friendship, PrivacySettings, ProgressVisibility, User
@@ -31,6 +31,22 @@ def user_pair(a_id: int, b_id: int) -> tuple[int, int]:
 
 def _either_side(user_id: int) -> Q:
     return Q(user_low_id=user_id) | Q(user_high_id=user_id)
+
+
+def other_side(user_id, field: str = "id"):
+    """In a query on friendships of ``user_id``: the other user's ``field`` (``id``: their id),
+    whichever side of the pair they are on."""
+    if field == "id":
+        low, high = F("user_low_id"), F("user_high_id")
+    else:
+        low, high = F(f"user_low__{field}"), F(f"user_high__{field}")
+    return Case(When(user_low_id=user_id, then=high), default=low)
+
+
+def flag(condition: Q) -> Case:
+    """``condition`` as a 0/1 integer column: read back without a converter in Python (the
+    hot reads' prepared queries return hundreds of such flags)."""
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
 def friendships_active_of(*, user_id: int) -> QuerySet[Friendship]:

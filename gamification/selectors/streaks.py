@@ -12,11 +12,12 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gamification.models import Friendship, LanguageStreak, PracticeDay, RestDay, User
 from gamification.prepared import PreparedQuery
+from gamification.selectors.relationships import flag
 from gamification.streak_runs import DailyStreak, FreezeRule, daily_streak_on
 from gamification.timeutils import (
     ONE_DAY,
@@ -135,9 +136,7 @@ def _my_streak_rows(user_id, today) -> QuerySet:
         .order_by()
         .annotate(
             seconds_today=Subquery(seconds_today),
-            resting_today=Case(
-                When(Exists(resting_today), then=Value(1)), default=Value(0), output_field=IntegerField()
-            ),
+            resting_today=flag(Q(Exists(resting_today))),
         )
         .values_list(
             "language_id",

@@ -12,6 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from gamification.serializers.events import EventInputSerializer, LiveEventCheck, events_input_validate
 from gamification.services.platform import platform_user_put
+from tests.event_inputs import FIELDS, ODD_VALUES
 from tests.factories import UserFactory
 
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -32,22 +33,7 @@ VALID = [
     },
 ]
 ODD = [
-    None,
-    "",
-    " ",
-    "\x00",
-    "\ud800",
-    True,
-    0,
-    -1,
-    1.5,
-    86_401,
-    86_400,
-    10**40,
-    [],
-    {},
-    "x" * 101,
-    "x" * 100,
+    *ODD_VALUES,
     "2025-03-10T03:04:05",
     " 2025-03-10T03:04:05Z",
     "2025-03-10",
@@ -55,30 +41,10 @@ ODD = [
     "2025-03-10T12:05:00.000001Z",
     "2025-02-08T12:00:00Z",  # exactly 30 days old
     "2025-02-08T11:59:59.999999Z",
-    "de ",
-    "xx",
-    "reading",
-    "talking",
     "ana",
     " ANA ",
     "bob",
-    "u-7",
     "u-8",
-    "ghost",
-]
-FIELDS = [
-    "type",
-    "occurred_at",
-    "language",
-    "idempotency_key",
-    "user",
-    "external_user_id",
-    "word",
-    "correct",
-    "lesson_id",
-    "article_id",
-    "kind",
-    "duration_seconds",
 ]
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from gamification.serializers.imports import EventImportSerializer, _FastPath
 from gamification.services.platform import platform_user_put
+from tests.event_inputs import FIELDS, ODD_VALUES
 
 NOW = timezone.now()
 VALID = [
@@ -31,49 +32,14 @@ VALID = [
 ]
 # Values that a field may refuse (or that the fast path leaves to the serializer).
 ODD = [
-    None,
-    "",
-    " ",
-    "\x00",
-    "\ud800",
-    True,
-    0,
-    -1,
-    1.5,
-    86_401,
-    86_400,
-    10**40,
-    [],
-    {},
-    "x" * 101,
-    "x" * 100,
+    *ODD_VALUES,
     "2025-01-02T03:04:05",
     " 2025-01-02T03:04:05Z",
     "2025-01-02",
     (NOW + dt.timedelta(hours=1)).isoformat(),
     "9999-12-31T23:59:59-12:00",
-    "de ",
-    "xx",
-    "reading",
-    "talking",
     "7",
-    "u-7",
-    "ghost",
     "Ana",
-]
-FIELDS = [
-    "type",
-    "occurred_at",
-    "language",
-    "idempotency_key",
-    "user",
-    "external_user_id",
-    "word",
-    "correct",
-    "lesson_id",
-    "article_id",
-    "kind",
-    "duration_seconds",
 ]
 
 
