@@ -19,7 +19,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 
-from gamification.models import EventType, Language, PracticeKind, User
+from gamification.models import EventType, PracticeKind, User
+from gamification.selectors.languages import known_languages
 from gamification.serializers.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 PERMISSION_REPORT_FOR_OTHERS = "gamification.report_events_for_others"
@@ -272,7 +273,11 @@ class PlainEventCheck:
     MISSING = object()
 
     def __init__(self, serializer: EventInputSerializer) -> None:
-        field = serializer.fields["occurred_at"]
+        # The declared field, not ``serializer.fields`` (which deep-copies every field of the
+        # serializer: a third of a queued batch's validation); binding does not change its zone.
+        field = type(serializer)._declared_fields.get("occurred_at")
+        if field is None:
+            field = serializer.fields["occurred_at"]
         # What the field's ``enforce_timezone`` converts an aware time to.
         self.zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
         self.now = serializer._now()
@@ -436,7 +441,7 @@ def event_input_context(*, reporter: User, data: Mapping[str, Any]) -> dict[str,
     return {
         "reporter": reporter,
         "now": timezone.now(),
-        "language_codes": frozenset(Language.objects.values_list("code", flat=True)),
+        "language_codes": known_languages(),
         "may_report_for_others": may_report_for_others,
         "users_by_key": users_by_key,
         "users_by_external_id": users_by_external_id,

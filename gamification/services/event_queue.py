@@ -28,6 +28,7 @@ doubling delay, so one bad batch never blocks the rest. Staff see waiting rows i
 
 import datetime as dt
 import logging
+import threading
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -208,8 +209,37 @@ def _publish() -> None:
         _breaker.failed(error)
 
 
+# Inside a request the signal leaves once the response has been sent (Django's
+# ``request_finished``, sent when the server closes the response): publishing costs about a
+# millisecond of CPU and a round trip to the broker, which the 202 need not wait for. The
+# receivers below are connected in ``gamification.signals``. One publish per request, however
+# many batches it queued; outside a request (commands, workers, shells) at once.
+_request = threading.local()
+
+
+def request_began() -> None:
+    _request.active = True
+    _request.pending = False
+
+
+def request_ended() -> None:
+    pending = getattr(_request, "pending", False)
+    _request.active = False
+    _request.pending = False
+    if pending:
+        _publish()
+
+
+def _publish_after_commit() -> None:
+    if getattr(_request, "active", False):
+        _request.pending = True
+    else:
+        _publish()
+
+
 def queued_events_signal() -> None:
-    """With a broker, tell a Celery worker once the current transaction commits that batches
-    wait; without one, ``run_worker`` polls for them."""
+    """With a broker, tell a Celery worker that batches wait: once the current transaction
+    commits, and inside a request once its response has been sent. Without a broker,
+    ``run_worker`` polls for them."""
     if settings.CELERY_BROKER_URL:
-        transaction.on_commit(_publish)
+        transaction.on_commit(_publish_after_commit)
