@@ -35,12 +35,13 @@ def periodic_job(name: str) -> int:
 
 @app.task(name="gamification.events_apply_queued", acks_late=True, ignore_result=True)
 def events_apply_queued() -> int:
-    """Queued events wait (published after each 202's commit): apply chunks until none is full.
+    """Queued events wait (signalled after a 202's commit): apply chunks until none is left,
+    with a last look after letting publishers signal again (``event_queue.signal_release``).
     Redelivered after a crash, it applies whatever is still waiting; a chunk is applied and
     removed in one transaction, so nothing is applied twice."""
     from django.conf import settings
 
-    from gamification.services.event_queue import queued_events_apply
+    from gamification.services.event_queue import queued_events_apply, signal_release
 
     started = time.monotonic()
     handled = 0
@@ -48,8 +49,15 @@ def events_apply_queued() -> int:
         taken = queued_events_apply()
         handled += taken
         if taken < settings.QUEUED_EVENTS_APPLY_BATCHES:
-            return handled
+            # No full chunk waits: let the next batch signal again, then look once more for a
+            # batch whose publisher found this signal pending (services.event_queue).
+            signal_release()
+            taken = queued_events_apply()
+            handled += taken
+            if taken == 0:
+                return handled
         if time.monotonic() - started > DRAIN_SECONDS:
+            signal_release()
             events_apply_queued.apply_async(expires=600)
             return handled
 

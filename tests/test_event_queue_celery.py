@@ -50,6 +50,38 @@ def test_a_queued_batch_is_applied_by_a_celery_worker(broker):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_batches_with_coalesced_signals_are_all_applied_by_a_celery_worker(broker, settings, monkeypatch):
+    # A shared Redis coalesces the signals (services.event_queue): ten batches queued before
+    # any worker looks reach the broker as one task, which applies them all.
+    from celery.contrib.testing.worker import start_worker
+
+    from gamification import tasks
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/13"
+    key = f"test-signal-pending-{uuid.uuid4().hex}"
+    monkeypatch.setattr(event_queue, "_signal_key", lambda: key)
+    sent: list[int] = []
+    apply_async = tasks.events_apply_queued.apply_async
+
+    def counted(*args, **kwargs):
+        sent.append(1)
+        return apply_async(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.events_apply_queued, "apply_async", counted)
+    learner = UserFactory()
+    client = client_for(learner)
+    for i in range(10):
+        assert post(client, {"events": [word(f"c{i}-{j}") for j in range(3)]}, **ASYNC).status_code == 202
+    assert len(sent) == 1
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        assert wait_for(lambda: not QueuedEventBatch.objects.exists())
+    assert ActivityEvent.objects.filter(user=learner).count() == 30
+    assert metric(learner, "TRANSLATED_WORDS") == 30
+    assert not event_queue._signal_redis().exists(key)  # released: the next batch signals again
+
+
+@pytest.mark.django_db(transaction=True)
 def test_with_the_broker_unreachable_the_202_still_holds_and_the_sweep_applies(settings):
     # A closed port: the publish fails fast, the row is already committed.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"

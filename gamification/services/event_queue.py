@@ -34,6 +34,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -201,12 +202,73 @@ _breaker = PublishBreaker(
 def _publish() -> None:
     if not _breaker.open():
         return
+    if not _signal_claim():
+        return  # a worker is signalled and has not finished looking: it will see this batch
     try:
         from gamification import tasks
 
         tasks.events_apply_queued.apply_async(retry=False, expires=600)
     except Exception as error:  # any broker failure: the rows wait for the sweep
         _breaker.failed(error)
+        signal_release()
+
+
+# Coalescing the signals (with a shared Redis, ``REDIS_URL``). Without it every queued batch
+# published a task, and at a thousand events a second most tasks found one batch, or none: a
+# publish, a delivery and a transaction each. A key says "a worker is signalled and will look
+# for waiting rows": a publisher sets it (SET NX, after its own row committed) and publishes
+# only if it was not set; the task deletes it once it finds no full chunk, then looks once
+# more. A publisher that found the key set did so before that delete, so its committed row is
+# seen by that last look. The key expires after ``SIGNAL_PENDING_MS`` (a task lost with a
+# broker, or a long drain, lets the next publisher signal again); without Redis, or with Redis
+# unreachable, every batch publishes as before.
+SIGNAL_PENDING_MS = 2000
+_signal_breaker = PublishBreaker(
+    pause=5.0,
+    warning="Could not reach Redis to coalesce queued-event signals; publishing one per batch",
+    logger=logger,
+)
+_redis_clients: dict[str, Any] = {}
+
+
+def _signal_redis():
+    url = settings.REDIS_URL
+    if not url or not _signal_breaker.open():
+        return None
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        timeout = settings.REDIS_TIMEOUT
+        client = _redis_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    return client
+
+
+def _signal_key() -> str:
+    return cache.make_key("queued-events:signal-pending")
+
+
+def _signal_claim() -> bool:
+    """Whether this batch should publish: False only when the key was already set."""
+    client = _signal_redis()
+    if client is None:
+        return True
+    try:
+        return bool(client.set(_signal_key(), b"1", nx=True, px=SIGNAL_PENDING_MS))
+    except Exception as error:  # unreachable Redis: publish, as without it
+        _signal_breaker.failed(error)
+        return True
+
+
+def signal_release() -> None:
+    """Let the next queued batch publish again (a worker calls this before its last look)."""
+    client = _signal_redis()
+    if client is None:
+        return
+    try:
+        client.delete(_signal_key())
+    except Exception as error:  # the key expires by itself
+        _signal_breaker.failed(error)
 
 
 # Inside a request the signal leaves once the response has been sent (Django's
