@@ -83,6 +83,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--app-workers", type=int, default=4, help="gunicorn workers per app server")
     parser.add_argument("--senders", type=int, default=48, help="client threads")
     parser.add_argument("--skip-sync", action="store_true", help="no synchronous ramp")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="niceness of the Celery workers and beat (e.g. 10: the app servers first on shared cores)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rates, args.stage, args.fault_rate, args.fault_seconds, args.broker_outage = (
@@ -99,14 +105,15 @@ def parse_args() -> argparse.Namespace:
 
 # Processes --------------------------------------------------------------------------------------
 class CeleryProcess:
-    def __init__(self, env: dict, *, directory: Path, name: str, beat: bool = False) -> None:
-        self.env, self.name, self.beat = env, name, beat
+    def __init__(self, env: dict, *, directory: Path, name: str, beat: bool = False, nice: int = 0) -> None:
+        self.env, self.name, self.beat, self.nice = env, name, beat, nice
         self.log_path = directory / f"{name}.log"
         self.schedule = directory / f"{name}-schedule"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "celery", "-A", "zeeguu_site"]
+        command = ["nice", "-n", str(self.nice)] if self.nice else []
+        command += [sys.executable, "-m", "celery", "-A", "zeeguu_site"]
         if self.beat:
             command += ["beat", "--schedule", str(self.schedule), "--loglevel", "WARNING"]
         else:
@@ -295,8 +302,8 @@ def main() -> int:
         THROTTLING="off",
     )
     apps = [AppServer(env, directory=directory, workers=args.app_workers, name=f"gunicorn{i}") for i in (1, 2)]
-    workers = [CeleryProcess(env, directory=directory, name=f"worker{i}") for i in (1, 2)]
-    beat = CeleryProcess(env, directory=directory, name="beat", beat=True)
+    workers = [CeleryProcess(env, directory=directory, name=f"worker{i}", nice=args.worker_nice) for i in (1, 2)]
+    beat = CeleryProcess(env, directory=directory, name="beat", beat=True, nice=args.worker_nice)
     results: dict = {"ramp_async": [], "ramp_sync": []}
     try:
         log(f"migrating {DATABASE}; servers in {directory}")
@@ -411,7 +418,11 @@ def main() -> int:
 
 def print_report(results: dict, args: argparse.Namespace) -> None:
     print()
-    print(f"2 gunicorn x {args.app_workers} sync workers, 2 Celery workers (solo), MariaDB, private Redis broker")
+    niced = f" at nice {args.worker_nice}" if args.worker_nice else ""
+    print(
+        f"2 gunicorn x {args.app_workers} sync workers, 2 Celery workers (solo){niced}, MariaDB, private Redis broker;"
+        f" load average {os.getloadavg()[0]:.2f} at the end"
+    )
     print("queued (Prefer: respond-async)")
     print("  offered/s  accepted/s  applied/s  202 p50 ms  202 p95 ms  202->applied p95 ms (final)  refused")
     for row in results["ramp_async"]:
