@@ -9,6 +9,10 @@ Run from the project root (one machine; it needs redis-server; ~4 minutes, ``--q
 
     DATABASE_URL=mysql://root@127.0.0.1:3306/zeeguu .venv/bin/python bench/async_ingest.py
     DATABASE_URL=mysql://root@127.0.0.1:3306/zeeguu .venv/bin/python bench/async_ingest.py --quick
+    DATABASE_URL=mysql://root@127.0.0.1:3306/zeeguu .venv/bin/python bench/async_ingest.py --worker-nice 10
+
+``--worker-nice 10`` runs the Celery workers and beat at a lower CPU priority than the app
+servers, as a single host running both should (on separate hosts the question does not arise).
 
 What it starts, all on free ports of 127.0.0.1 (never the shared Redis or RabbitMQ, which it
 does not touch): a Redis of its own as the broker (the one it stops), another as the cache;
