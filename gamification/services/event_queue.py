@@ -9,9 +9,9 @@ same.
 Durability: the row is committed before the 202 is sent, so the database is the queue of record
 and the broker only carries signals. After the commit (inside a request: once the response has
 been sent) a ``gamification.events_apply_queued`` task is published (Celery, when
-``CELERY_BROKER_URL`` is set; with a shared Redis, coalesced: see "Coalescing the signals"); with the broker down the publish
-fails fast, is skipped for a few seconds afterwards (the webhooks' breaker rule), and nothing is
-lost: the periodic sweep (``events.apply_queued`` in ``gamification.worker.PERIODIC_JOBS``, run by
+``CELERY_BROKER_URL`` is set; with a shared Redis, coalesced: see "Coalescing the signals").
+With the broker down the publish fails fast, is skipped for a few seconds afterwards (the
+webhooks' breaker rule), and nothing is lost: the periodic sweep (``events.apply_queued`` in ``gamification.worker.PERIODIC_JOBS``, run by
 ``run_worker`` without a broker and by Celery beat with one) applies whatever is waiting.
 
 Exactly once: ``queued_events_apply`` locks a chunk of the oldest waiting rows (``SELECT … FOR
