@@ -11,8 +11,9 @@ and the broker only carries signals. After the commit (inside a request: once th
 been sent) a ``gamification.events_apply_queued`` task is published (Celery, when
 ``CELERY_BROKER_URL`` is set; with a shared Redis, coalesced: see "Coalescing the signals").
 With the broker down the publish fails fast, is skipped for a few seconds afterwards (the
-webhooks' breaker rule), and nothing is lost: the periodic sweep (``events.apply_queued`` in ``gamification.worker.PERIODIC_JOBS``, run by
-``run_worker`` without a broker and by Celery beat with one) applies whatever is waiting.
+webhooks' breaker rule), and nothing is lost: the periodic sweep (``events.apply_queued`` in
+``gamification.worker.PERIODIC_JOBS``, run by ``run_worker`` without a broker and by Celery beat
+with one) applies whatever is waiting.
 
 Exactly once: ``queued_events_apply`` locks a chunk of the oldest waiting rows (``SELECT … FOR
 UPDATE SKIP LOCKED`` on MariaDB, so concurrent workers take different rows; SQLite's IMMEDIATE
