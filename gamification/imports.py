@@ -29,7 +29,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers
 
-from gamification.models import Language, User
+from gamification.models import User
+from gamification.selectors.languages import language_codes_read
 from gamification.serializers.imports import USER_COLUMNS, EventImportSerializer, UserImportSerializer
 from gamification.services.imports import import_derived_rebuild, import_events_store, import_users_store
 from gamification.services.webhooks import webhook_events_suppressed
@@ -324,7 +325,7 @@ def events_import(
     if error is not None:
         raise FileRefused(f"Line {number} is not a JSON object, so the file is not NDJSON: {error['detail']}")
     lookups = {
-        "language_codes": frozenset(Language.objects.values_list("code", flat=True)),
+        "language_codes": language_codes_read(),
         "learners": LearnerCache(),
     }
     summary = ImportSummary()

@@ -35,8 +35,15 @@ class _Copy:
 _copies: dict[str, _Copy] = {}
 
 
+def language_codes_read(*, using: str | None = None) -> frozenset[str]:
+    """The known codes, read now (one query): for a long job that reads them once, like the
+    import, and inside transactions."""
+    languages = Language.objects.using(using) if using else Language.objects
+    return frozenset(languages.values_list("code", flat=True))
+
+
 def _read(using: str) -> _Copy:
-    copy = _Copy(frozenset(Language.objects.using(using).values_list("code", flat=True)), time.monotonic())
+    copy = _Copy(language_codes_read(using=using), time.monotonic())
     _copies[using] = copy
     return copy
 
@@ -80,10 +87,10 @@ def known_languages() -> KnownLanguages | frozenset[str]:
     the process's copy, or a fresh read inside a transaction."""
     using = router.db_for_write(Language)
     if connections[using].in_atomic_block:
-        return frozenset(Language.objects.using(using).values_list("code", flat=True))
+        return language_codes_read(using=using)
     return KnownLanguages(using=using)
 
 
-def forget(**_kwargs) -> None:
+def forget() -> None:
     """Drop every copy (a ``Language`` changed in this process)."""
     _copies.clear()
