@@ -5,8 +5,6 @@ deliveries are claimed with leases and the outcome recorded only by the claim's 
 the periodic jobs are the idempotent ones of ``gamification.worker.PERIODIC_JOBS``.
 """
 
-import time
-
 from zeeguu_site.celery import app
 
 # A signalled worker drains for at most this long, then hands the rest to a fresh task (so
@@ -35,31 +33,15 @@ def periodic_job(name: str) -> int:
 
 @app.task(name="gamification.events_apply_queued", acks_late=True, ignore_result=True)
 def events_apply_queued() -> int:
-    """Queued events wait (signalled after a 202's commit): apply chunks until none is left,
-    with a last look after letting publishers signal again (``event_queue.signal_release``).
+    """Queued events wait (signalled after a 202's commit): ``queued_events_drain`` applies them.
     Redelivered after a crash, it applies whatever is still waiting; a chunk is applied and
     removed in one transaction, so nothing is applied twice."""
-    from django.conf import settings
+    from gamification.services.event_queue import queued_events_drain
 
-    from gamification.services.event_queue import queued_events_apply, signal_release
-
-    started = time.monotonic()
-    handled = 0
-    while True:
-        taken = queued_events_apply()
-        handled += taken
-        if taken < settings.QUEUED_EVENTS_APPLY_BATCHES:
-            # No full chunk waits: let the next batch signal again, then look once more for a
-            # batch whose publisher found this signal pending (services.event_queue).
-            signal_release()
-            taken = queued_events_apply()
-            handled += taken
-            if taken == 0:
-                return handled
-        if time.monotonic() - started > DRAIN_SECONDS:
-            signal_release()
-            events_apply_queued.apply_async(expires=600)
-            return handled
+    handled, more = queued_events_drain(seconds=DRAIN_SECONDS)
+    if more:  # a long backlog: a fresh task goes on, so that other tasks get their turn
+        events_apply_queued.apply_async(expires=600)
+    return handled
 
 
 @app.task(name="gamification.task_run_execute", acks_late=True, ignore_result=True)

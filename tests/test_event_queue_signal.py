@@ -148,3 +148,17 @@ def test_a_failed_publish_releases_the_signal(settings, shared_redis, monkeypatc
     queue_one(UserFactory(), "a")
     assert event_queue._breaker.paused_until > 0
     assert not event_queue._signal_redis().exists(shared_redis)  # the next batch may signal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_out_of_time_releases_the_signal_and_says_more_may_wait(calls, shared_redis, settings):
+    settings.QUEUED_EVENTS_APPLY_BATCHES = 1
+    learner = UserFactory()
+    for text in ("a", "b", "c"):
+        queue_one(learner, text)
+    assert calls == ["publish"]
+    assert event_queue.queued_events_drain(seconds=-1.0) == (1, True)  # one full chunk, then time is up
+    assert QueuedEventBatch.objects.count() == 2
+    assert not event_queue._signal_redis().exists(shared_redis)
+    assert event_queue.queued_events_drain(seconds=60.0) == (2, False)
+    assert not QueuedEventBatch.objects.exists()

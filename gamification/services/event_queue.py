@@ -31,6 +31,7 @@ doubling delay, so one bad batch never blocks the rest. Staff see waiting rows i
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -186,6 +187,29 @@ def _postpone(*, pk: int, error: BaseException) -> None:
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         row.save(update_fields=["attempts", "available_at", "last_error"])
     logger.error("queued event batch %s failed (attempt %d), next try in %d s: %s", pk, row.attempts, delay, error)
+
+
+def queued_events_drain(*, seconds: float) -> tuple[int, bool]:
+    """A signalled worker's job: apply chunks of waiting batches until none is left, releasing
+    the signal before a last look (see "Coalescing the signals" below), for at most about
+    ``seconds``. Returns the batches handled and whether some may still wait (time ran out:
+    the caller signals again)."""
+    started = time.monotonic()
+    handled = 0
+    while True:
+        taken = queued_events_apply()
+        handled += taken
+        if taken < settings.QUEUED_EVENTS_APPLY_BATCHES:
+            # No full chunk waits: let the next batch signal again, then look once more for a
+            # batch whose publisher found this signal pending.
+            signal_release()
+            taken = queued_events_apply()
+            handled += taken
+            if taken == 0:
+                return handled, False
+        if time.monotonic() - started > seconds:
+            signal_release()
+            return handled, True
 
 
 def queued_events_apply_due() -> int:
