@@ -6,19 +6,18 @@ from datetime import date, datetime, timedelta
 
 from django.db import router
 from django.db.models import Case, F, OuterRef, Q, QuerySet, When
-from django.utils import timezone
 
 from gamification.constants import FRIENDS_MAX
 from gamification.models import FriendRequest, Friendship, LanguageStreak, RestDay, User
 from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
+    flag,
     friendships_active_of,
     is_blocked_with,
-    other_side,
     progress_is_private,
     user_pair,
 )
-from gamification.selectors.streaks import LANGUAGES_COLUMNS, friend_streak_of, languages_from_rows
+from gamification.selectors.streaks import LANGUAGES_COLUMNS, FriendStreaksNow, languages_from_rows
 from gamification.selectors.users import binary_collation
 
 # Pending requests listed per direction, newest first. The count endpoint gives the exact total.
@@ -117,30 +116,46 @@ class FriendListEntry:
     languages: list[dict]
 
 
-def _friend_list_rows(user_id):
-    """One row per current friendship of ``user_id``, in the list's order: the friendship's
-    streak columns, both users' timezones, the friend's summary and whether the friend shows
-    their progress to nobody."""
+def _friend_list_side(user_id, *, viewer_side: str, friend_side: str):
+    """The rows of ``_friend_list_rows`` for the friendships where ``user_id`` is on
+    ``viewer_side`` (``user_low`` or ``user_high``): one join (the friend's row), one range of
+    the pair's index."""
     return (
-        friendships_active_of(user_id=user_id)
+        Friendship.objects.filter(**{f"{viewer_side}_id": user_id}, active=True)
+        .order_by()
         .annotate(
-            friend_key=binary_collation(other_side(user_id, "username_key")),
-            friend_id=other_side(user_id),
-            **{f"friend_{field}": other_side(user_id, field) for field in FRIEND_LIST_SUMMARY_FIELDS},
-            friend_private=progress_is_private(user=OuterRef("friend_id")),
+            friend_id=F(f"{friend_side}_id"),
+            **{f"friend_{field}": F(f"{friend_side}__{field}") for field in FRIEND_LIST_SUMMARY_FIELDS},
+            friend_private=flag(Q(progress_is_private(user=OuterRef(f"{friend_side}_id")))),
+            friend_key=F(f"{friend_side}__username_key"),
+            friend_timezone=F(f"{friend_side}__timezone"),
+            my_through=F(f"streak_{viewer_side[5:]}_through_day"),
+            friend_through=F(f"streak_{friend_side[5:]}_through_day"),
         )
-        .order_by("friend_key", "id")
         .values_list(
             "friend_id",
             *(f"friend_{field}" for field in FRIEND_LIST_SUMMARY_FIELDS),
             "friend_private",
             "created_at",
             "streak_length",
-            "streak_low_through_day",
-            "streak_high_through_day",
-            "user_low__timezone",
-            "user_high__timezone",
+            "my_through",
+            "friend_through",
+            "friend_timezone",
+            "friend_key",
+            "id",
         )
+    )
+
+
+def _friend_list_rows(user_id):
+    """One row per current friendship of ``user_id`` (unordered): the friend's id and summary,
+    whether they show their progress to nobody, the friendship's start and streak columns (ours
+    first), the friend's timezone, username key and the friendship's id. A ``UNION ALL`` of the
+    two sides: each reads one range of its index and joins only the friend's row (a single
+    ``OR`` over both sides merged two indexes and joined both users: 0.64 against 0.41 ms of
+    MariaDB's CPU for 100 friends)."""
+    return _friend_list_side(user_id, viewer_side="user_low", friend_side="user_high").union(
+        _friend_list_side(user_id, viewer_side="user_high", friend_side="user_low"), all=True
     )
 
 
@@ -179,6 +194,12 @@ def _rest_dates(*, using: str):
     return rest_dates
 
 
+def _list_order(row: tuple) -> tuple:
+    """A friends list row's place: the friend's username key by code point (as
+    ``binary_collation`` sorts it), then the friendship's id."""
+    return row[-2], row[-1]
+
+
 def friend_list(*, user: User) -> list[FriendListEntry]:
     """My friends for ``GET /api/friends/``, by username ignoring case (code points of the
     lower-cased names, then friendship id): each with ``friends_since``, ``friend_streak`` and
@@ -189,16 +210,19 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
     # No user has more than FRIENDS_MAX friends (the services refuse more): the bound only
     # restates it, read at each call like active_friendships_with_users' limit.
     using = router.db_for_read(Friendship)
-    rows = _FRIEND_LIST.rows(using=using, user_id=user.pk)[:FRIENDS_MAX]
+    rows = sorted(_FRIEND_LIST.rows(using=using, user_id=user.pk), key=_list_order)[:FRIENDS_MAX]
     if not rows:
         return []
+    timezones = {row[0]: row[11] for row in rows}
     shown = [row[0] for row in rows if not row[6]]  # friends who show their progress to someone
     languages = (
-        languages_from_rows(_LANGUAGES.rows(using=using, user_ids=shown), rest_dates=_rest_dates(using=using))
+        languages_from_rows(
+            _LANGUAGES.rows(using=using, user_ids=shown), timezones=timezones, rest_dates=_rest_dates(using=using)
+        )
         if shown
         else {}
     )
-    now = timezone.now()
+    friend_streak = FriendStreaksNow()
     return [
         FriendListEntry(
             pk=friend_id,
@@ -208,14 +232,13 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
             avatar_character_color=character_color,
             avatar_background_color=background_color,
             friends_since=created_at,
-            friend_streak=friend_streak_of(
+            friend_streak=friend_streak(
                 length=length,
                 created_at=created_at,
-                low_through=low_through,
-                high_through=high_through,
-                low_timezone=low_timezone,
-                high_timezone=high_timezone,
-                now=now,
+                low_through=my_through,
+                high_through=friend_through,
+                low_timezone=user.timezone,
+                high_timezone=friend_timezone,
             ),
             languages=languages.get(friend_id, []),
         )
@@ -229,10 +252,11 @@ def friend_list(*, user: User) -> list[FriendListEntry]:
             _private,
             created_at,
             length,
-            low_through,
-            high_through,
-            low_timezone,
-            high_timezone,
+            my_through,
+            friend_through,
+            friend_timezone,
+            _key,
+            _id,
         ) in rows
     ]
 

@@ -7,7 +7,7 @@ alive is decided here, against each user's local today. The rules are in docs/st
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -21,8 +21,9 @@ from gamification.selectors.relationships import flag
 from gamification.streak_runs import DailyStreak, FreezeRule, daily_streak_on
 from gamification.timeutils import (
     ONE_DAY,
+    days_between,
     known_timezones,
-    local_day_number,
+    local_date,
     local_today,
     start_of_local_day,
     zone,
@@ -230,14 +231,50 @@ def friend_streak_of(
 ) -> int:
     """``friend_streak_current`` of an active friendship from its columns and both users'
     timezones, for reads that fetch values rather than model instances."""
-    if not length:
-        return 0
-    now = now or timezone.now()
-    for through, tz_name in ((low_through, low_timezone), (high_through, high_timezone)):
-        today = local_day_number(now, since=created_at, tz_name=tz_name)
-        if through is None or through + 1 < today:
+    return FriendStreaksNow(now)(
+        length=length,
+        created_at=created_at,
+        low_through=low_through,
+        high_through=high_through,
+        low_timezone=low_timezone,
+        high_timezone=high_timezone,
+    )
+
+
+class FriendStreaksNow:
+    """``friend_streak_of`` at one instant for many friendships: each timezone's local date of
+    that instant is worked out once (a friends list of a hundred shares a handful of zones)."""
+
+    __slots__ = ("_now", "_todays")
+
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        self._now = now or timezone.now()
+        self._todays: dict[str, dt.date] = {}
+
+    def _today(self, tz_name: str) -> dt.date:
+        today = self._todays.get(tz_name)
+        if today is None:
+            today = self._todays[tz_name] = local_today(tz_name, self._now)
+        return today
+
+    def __call__(
+        self,
+        *,
+        length: int,
+        created_at: dt.datetime,
+        low_through: int | None,
+        high_through: int | None,
+        low_timezone: str,
+        high_timezone: str,
+    ) -> int:
+        if not length or low_through is None or high_through is None:
             return 0
-    return length
+        for through, tz_name in ((low_through, low_timezone), (high_through, high_timezone)):
+            # The day number of now on this friend's calendar (day 0: their date of the start).
+            today = days_between(local_date(created_at, tz_name), self._today(tz_name))
+            if through + 1 < today:
+                return 0
+        return length
 
 
 def friend_streaks(*, friendships: Iterable[Friendship]) -> dict[int, int]:
@@ -253,12 +290,18 @@ def languages_for_users(*, user_ids: Iterable[int]) -> dict[int, list[dict]]:
     ``streaks_of_user``). One query whatever the number of users, and one more for rest days when
     some streak has missed a day since its last counted day."""
     ids = list(dict.fromkeys(user_ids))
-    streaks = list(LanguageStreak.objects.filter(user_id__in=ids).values_list(*LANGUAGES_COLUMNS)) if ids else []
-    languages = languages_from_rows(streaks)
+    streaks = (
+        list(LanguageStreak.objects.filter(user_id__in=ids).values_list(*LANGUAGES_COLUMNS, "user__timezone"))
+        if ids
+        else []
+    )
+    timezones = {row[0]: row[-1] for row in streaks}
+    languages = languages_from_rows([row[:-1] for row in streaks], timezones=timezones)
     return {user_id: languages.get(user_id, []) for user_id in ids}
 
 
-# What ``languages_from_rows`` reads of each ``LanguageStreak`` (``values_list`` names).
+# What ``languages_from_rows`` reads of each ``LanguageStreak`` (``values_list`` names). Not the
+# frozen days: what a list shows of a streak never depends on where its freezes went.
 LANGUAGES_COLUMNS = (
     "user_id",
     "language_id",
@@ -267,48 +310,45 @@ LANGUAGES_COLUMNS = (
     "last_date",
     "max_length",
     "freezes_held",
-    "frozen_days",
-    "user__timezone",
 )
 
 
 def languages_from_rows(
-    streaks: list[tuple], *, rest_dates: Callable[..., dict[int, set[dt.date]]] | None = None
+    streaks: list[tuple],
+    *,
+    timezones: Mapping[int, str],
+    rest_dates: Callable[..., dict[int, set[dt.date]]] | None = None,
 ) -> dict[int, list[dict]]:
-    """``languages_for_users`` from ``LanguageStreak`` rows already read (``LANGUAGES_COLUMNS``),
-    by user id for the users that have a row; one more query for rest days when some streak has
-    missed a day since its last counted day, through ``rest_dates`` (called as
-    ``rest_dates_of_users``, the default; a caller may read the same dates more cheaply)."""
+    """``languages_for_users`` from ``LanguageStreak`` rows already read (``LANGUAGES_COLUMNS``)
+    and each user's timezone, by user id for the users that have a row; one more query for rest
+    days when some streak has missed a day since its last counted day, through ``rest_dates``
+    (called as ``rest_dates_of_users``, the default; a caller may read the same dates more
+    cheaply). A streak whose last day is today or yesterday is shown as stored (nothing missed
+    yet: ``streak_runs.daily_streak_on``); only the others go through the rules."""
     rest_dates = rest_dates or rest_dates_of_users
     now = timezone.now()
-    rows: dict[int, list[LanguageStreakRow]] = defaultdict(list)
-    if streaks:
-        todays = {tz_name: local_today(tz_name, now) for tz_name in {row[-1] for row in streaks}}
-        # Rest days matter only between a run's last day and the day before today.
-        gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] < todays[row[-1]] - ONE_DAY]
-        rest = rest_dates(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps)) if gaps else {}
-        for user_id, code, name, length, last_date, max_length, freezes, frozen, tz_name in streaks:
-            streak = DailyStreak(
-                length, last_date, max_length, None, freezes, tuple(dt.date.fromisoformat(d) for d in frozen or ())
-            )
-            shown = daily_streak_on(streak, today=todays[tz_name], rest=rest.get(user_id, frozenset()))
-            rows[user_id].append(
-                LanguageStreakRow(
-                    code=code,
-                    name=name,
-                    daily_streak=shown.daily_streak,
-                    max_streak=max_length,
-                    max_streak_date=None,
-                    practiced_today=False,
-                )
-            )
-    return {
-        user_id: [
-            {"code": row.code, "name": row.name, "daily_streak": row.daily_streak, "max_streak": row.max_streak}
-            for row in _ordered(user_rows)
-        ]
-        for user_id, user_rows in rows.items()
-    }
+    rows: dict[int, list[dict]] = defaultdict(list)
+    if not streaks:
+        return {}
+    todays = {tz_name: local_today(tz_name, now) for tz_name in {timezones[row[0]] for row in streaks}}
+    # Rest days matter only between a run's last day and the day before today.
+    gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] and row[4] < todays[timezones[row[0]]] - ONE_DAY]
+    rest = rest_dates(user_ids={user_id for user_id, _ in gaps}, since=min(day for _, day in gaps)) if gaps else {}
+    for user_id, code, name, length, last_date, max_length, freezes in streaks:
+        if last_date is None:
+            length = 0
+        elif length and last_date < todays[timezones[user_id]] - ONE_DAY:
+            streak = DailyStreak(length, last_date, max_length, None, freezes)
+            today = todays[timezones[user_id]]
+            length = daily_streak_on(streak, today=today, rest=rest.get(user_id, frozenset())).daily_streak
+        rows[user_id].append({"code": code, "name": name, "daily_streak": length, "max_streak": max_length})
+    for user_rows in rows.values():
+        user_rows.sort(key=_shown_order)
+    return dict(rows)
+
+
+def _shown_order(language: dict) -> tuple:
+    return -language["daily_streak"], language["code"]
 
 
 # Streaks at risk (SPEC §11.3 streak.at_risk) ------------------------------------------------------

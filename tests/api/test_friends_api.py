@@ -73,25 +73,31 @@ class TestList:
         languages = [{"code": "de", "name": "German", "daily_streak": 4, "max_streak": 9}]
         calls = {}
 
-        def fake_friend_streak_of(**columns):
-            calls["created_at"] = columns["created_at"]
-            return 6
+        class FakeFriendStreaks:
+            def __call__(self, **columns):
+                calls["created_at"] = columns["created_at"]
+                return 6
 
-        def fake_languages(streaks, *, rest_dates):
+        def fake_languages(streaks, *, timezones, rest_dates):
             calls["user_ids"] = [row[0] for row in streaks]
+            calls["timezones"] = timezones
             return {friend.pk: languages}
 
         LanguageStreak.objects.create(
             user=friend, language_id="de", length=1, max_length=1, last_date=dt.date(2026, 1, 1)
         )
-        monkeypatch.setattr("gamification.selectors.friends.friend_streak_of", fake_friend_streak_of)
+        monkeypatch.setattr("gamification.selectors.friends.FriendStreaksNow", FakeFriendStreaks)
         monkeypatch.setattr("gamification.selectors.friends.languages_from_rows", fake_languages)
 
         (item,) = client_for(me).get("/api/friends/").json()
 
         assert item["friend_streak"] == 6
         assert item["languages"] == languages
-        assert calls == {"created_at": friendship.created_at, "user_ids": [friend.pk]}
+        assert calls == {
+            "created_at": friendship.created_at,
+            "user_ids": [friend.pk],
+            "timezones": {friend.pk: friend.timezone},
+        }
 
     def test_only_current_friends_ordered_by_username_ignoring_case(self, me):
         for name in ["zebra_friend", "Beaver", "alpha"]:

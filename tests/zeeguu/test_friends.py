@@ -241,7 +241,7 @@ class TestLists:
         from gamification.selectors import friends as friend_selectors
 
         make_friends(alice, bob)
-        monkeypatch.setattr(friend_selectors, "friend_streak_of", lambda **columns: 5)
+        monkeypatch.setattr(friend_selectors.FriendStreaksNow, "__call__", lambda self, **columns: 5)
 
         (friend,) = frontend_for(alice).get("/my_friends").json()
 
