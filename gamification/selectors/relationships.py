@@ -54,15 +54,6 @@ def friendships_active_of(*, user_id: int) -> QuerySet[Friendship]:
     return Friendship.objects.filter(_either_side(user_id), active=True)
 
 
-def friendships_active_between(*, user_id: int, other_ids: Iterable[int]) -> QuerySet[Friendship]:
-    """The user's current friendships with any of ``other_ids``."""
-    others = list(other_ids)
-    return Friendship.objects.filter(
-        Q(user_low_id=user_id, user_high_id__in=others) | Q(user_high_id=user_id, user_low_id__in=others),
-        active=True,
-    )
-
-
 def friendships_current_now_or_at(*, user_id: int, at: dt.datetime) -> QuerySet[Friendship]:
     """The user's friendships current now, and those that were current at the instant ``at``
     (started at or before it, not ended by then): a leaderboard's scope at a period's end.
