@@ -162,9 +162,9 @@ def user_search(*, viewer: User, term: str) -> list[User]:
 
 def _prefix_search(viewer_id, key):
     """The first 20 users ``user_search`` may show whose username starts with ``key``
-    (``_SEARCH_FIELDS``). ``istartswith`` (the column's collation) lets MariaDB read a range of the unique
-    index; ``startswith`` (binary there) keeps the match exact: a superset narrowed, never
-    widened. Both patterns are escaped in SQL (``Value``), so the query can be prepared."""
+    (``_SEARCH_FIELDS``). ``istartswith`` (the column's collation) lets MariaDB read a range of
+    the unique index; ``startswith`` (binary there) keeps the match exact: a superset narrowed,
+    never widened. Both patterns are escaped in SQL (``Value``), so the query can be prepared."""
     return (
         _search_candidates(viewer_id=viewer_id, key=key)
         .filter(username_key__istartswith=Value(key))
