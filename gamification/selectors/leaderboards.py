@@ -82,7 +82,8 @@ METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
     "translated_words": _first_occurrences(FirstOccurrence.Kind.TRANSLATED_WORD),
     "learned_words": _first_occurrences(FirstOccurrence.Kind.LEARNED_WORD),
     "correct_exercises": (
-        lambda: ActivityEvent.objects.filter(type=EventType.EXERCISE_ANSWERED, correct=True),
+        # kind="" (what every non-practice event has): the range of the covering index.
+        lambda: ActivityEvent.objects.filter(type=EventType.EXERCISE_ANSWERED, kind="", correct=True),
         Count("*"),
     ),
 }

@@ -370,3 +370,17 @@ def test_4_threads_sending_overlapping_words_count_each_word_once():
     assert metric(learner, "TRANSLATED_WORDS") == len(sent) == 60
     assert FirstOccurrence.objects.filter(user=learner).count() == 60
     assert levels(learner, "TRANSLATED_WORDS") == [1]
+
+
+@pytest.mark.django_db
+def test_only_practice_events_have_a_kind_in_the_database():
+    # The boards' covering index reads one kind's range: every other type's kind is "".
+    from django.db import IntegrityError, transaction
+
+    user = UserFactory()
+    common = {"user": user, "occurred_at": timezone.now(), "language_id": "de"}
+    ActivityEvent.objects.create(type="practice", kind="reading", duration_seconds=60, **common)
+    ActivityEvent.objects.create(type="exercise_answered", correct=True, **common)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ActivityEvent.objects.create(type="exercise_answered", correct=True, kind="reading", **common)
+    assert ActivityEvent.objects.filter(user=user).count() == 2
