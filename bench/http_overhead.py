@@ -14,6 +14,7 @@ Run from the project root (about 4 minutes on MariaDB: ~1 minute to fill, the re
     .venv/bin/python bench/http_overhead.py --reuse --keep     # ... and measure it again without refilling
     .venv/bin/python bench/http_overhead.py --profile          # also profile each endpoint in-process
     .venv/bin/python bench/http_overhead.py --reuse --keep --in-process   # only CPU ms/request in-process
+    .venv/bin/python bench/http_overhead.py --reuse --keep --in-process --floors   # and each one's queries alone
     .venv/bin/python bench/http_overhead.py --redis redis://127.0.0.1:6379/0   # with a shared cache
 
 It needs ``wrk`` (Debian package ``wrk``: installed with apt-get when missing, as the Makefile
@@ -107,12 +108,20 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="only the CPU ms/request of each endpoint through Django's test client (no profiler, no gunicorn, no wrk)",
     )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="with --in-process: also each endpoint's queries run alone on MariaDB (its CPU per request), "
+        "and the ratio the endpoint could reach at best with that Python and that database work",
+    )
     parser.add_argument("--results", type=Path, help="directory for the logs and summary (default bench/results/)")
     args = parser.parse_args()
     if not args.database.startswith(BENCH_DATABASE):
         parser.error(f"--database must start with {BENCH_DATABASE} (it is dropped and refilled).")
     if args.sqlite and args.reuse:
         parser.error("--reuse works with MariaDB only.")
+    if args.floors and (args.sqlite or not args.in_process):
+        parser.error("--floors needs --in-process and MariaDB (it reads the database server's CPU).")
     if args.users < args.friends + args.board_size + 10:
         parser.error("--users too small for --friends and --board-size.")
     if min(args.duration, args.rounds, args.connections, args.threads, args.workers) < 1:
@@ -307,15 +316,19 @@ def endpoints() -> list[Endpoint]:
 # Profile ----------------------------------------------------------------------------------------
 
 
-def in_process(targets: list[Endpoint], token: str, requests: int) -> None:
+def in_process(targets: list[Endpoint], token: str, requests: int, database_pid: int | None = None) -> None:
     """Each endpoint through Django's test client (middleware, DRF, the database; no WSGI
     server): this process's CPU per request (the database's own CPU is not in it), best of
-    three runs of ``requests``, printed against the authenticated baseline's."""
+    three runs of ``requests``, printed against the authenticated baseline's. With
+    ``database_pid`` (``--floors``), also the database server's CPU for the endpoint's queries,
+    each run alone ``requests`` times, and the best ratio that Python and database work allow."""
+    from django.db import connection
     from django.test import Client
-    from django.test.utils import override_settings
+    from django.test.utils import CaptureQueriesContext, override_settings
 
     client = Client()
-    figures = {}
+    figures: dict[str, float] = {}
+    database: dict[str, tuple[int, float]] = {}
     with override_settings(ROOT_URLCONF="bench.urls_overhead", ALLOWED_HOSTS=["testserver"]):
         for endpoint in targets:
             headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if endpoint.authenticated else {}
@@ -331,11 +344,54 @@ def in_process(targets: list[Endpoint], token: str, requests: int) -> None:
                 spent = (time.process_time() - began) / requests * 1000
                 best = spent if best is None else min(best, spent)
             figures[endpoint.name] = best
+            if database_pid is not None:
+                with CaptureQueriesContext(connection) as captured:
+                    client.get(endpoint.path, **headers)
+                statements = [query["sql"] for query in captured.captured_queries]
+                database[endpoint.name] = (len(statements), _database_cpu(statements, database_pid, requests))
     baseline = figures.get(AUTH_BASELINE)
-    print(f"\n{'endpoint':<32} {'CPU ms/req':>10} {'vs auth baseline':>17}")
+    if database_pid is None:
+        print(f"\n{'endpoint':<32} {'CPU ms/req':>10} {'vs auth baseline':>17}")
+        for name, spent in figures.items():
+            ratio = f"{spent / baseline:.2f}x" if baseline else "-"
+            print(f"{name:<32} {spent:>10.2f} {ratio:>17}")
+        return
+    base_total = baseline + database[AUTH_BASELINE][1] if baseline else None
+    print(
+        f"\n{'endpoint':<32} {'queries':>7} {'python ms':>9} {'db ms':>7} {'total ms':>8} {'best ratio':>10}"
+        "\n(python: this process per request, in-process; db: MariaDB's CPU for the endpoint's queries,"
+        "\n each run alone; best ratio: the authenticated baseline's total over the endpoint's)"
+    )
     for name, spent in figures.items():
-        ratio = f"{spent / baseline:.2f}x" if baseline else "-"
-        print(f"{name:<32} {spent:>10.2f} {ratio:>17}")
+        count, db_ms = database[name]
+        total = spent + db_ms
+        ratio = f"{base_total / total:.0%}" if base_total else "-"
+        print(f"{name:<32} {count:>7} {spent:>9.2f} {db_ms:>7.2f} {total:>8.2f} {ratio:>10}")
+
+
+def _database_cpu(statements: list[str], pid: int, runs: int) -> float:
+    """The database server's CPU milliseconds for one run of ``statements`` (as captured: their
+    parameters written in), each run ``runs`` times on this process's connection, the best of
+    three. Another client's work on the same server counts too: run it on a quiet machine."""
+    import psutil
+    from django.db import connection
+
+    if not statements:
+        return 0.0
+    server = psutil.Process(pid)
+    best = None
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            times = server.cpu_times()
+            before = times.user + times.system
+            for _ in range(runs):
+                for sql in statements:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+            times = server.cpu_times()
+            spent = (times.user + times.system - before) / runs * 1000
+            best = spent if best is None else min(best, spent)
+    return best
 
 
 def profile(targets: list[Endpoint], token: str, requests: int, run_dir: Path) -> None:
@@ -594,7 +650,9 @@ def main() -> int:
         if args.profile:
             profile(targets, token, args.profile_requests, run_dir)
         if args.in_process:
-            in_process(targets, token, args.profile_requests)
+            in_process(
+                targets, token, args.profile_requests, http_load.database_server_pid(db) if args.floors else None
+            )
             return 0
         connections.close_all()
 
