@@ -11,8 +11,3 @@ application = get_wsgi_application()
 from gamification.checks import warn_at_startup  # noqa: E402  (needs the settings loaded above)
 
 warn_at_startup()
-
-import gc  # noqa: E402
-
-if os.environ.get("GC_FREEZE"):
-    gc.freeze()
