@@ -327,9 +327,9 @@ def languages_from_rows(
     yet: ``streak_runs.daily_streak_on``); only the others go through the rules."""
     rest_dates = rest_dates or rest_dates_of_users
     now = timezone.now()
-    rows: dict[int, list[dict]] = defaultdict(list)
     if not streaks:
         return {}
+    rows: dict[int, list[dict]] = defaultdict(list)
     todays = {tz_name: local_today(tz_name, now) for tz_name in {timezones[row[0]] for row in streaks}}
     # Rest days matter only between a run's last day and the day before today.
     gaps = [(row[0], row[4]) for row in streaks if row[3] and row[4] and row[4] < todays[timezones[row[0]]] - ONE_DAY]

@@ -12,7 +12,6 @@ from typing import Literal
 from django.db import connection, router
 from django.db.models import Case, CharField, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Collate, Length, Lower
-from django.utils import timezone
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -24,7 +23,7 @@ from gamification.selectors.relationships import (
     progress_is_private,
     users_visible_to,
 )
-from gamification.selectors.streaks import friend_streak_of
+from gamification.selectors.streaks import FriendStreaksNow
 
 SEARCH_RESULTS_MAX = 20
 # Display names are matched whole, so a term may be as long as a display name.
@@ -239,7 +238,7 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
     if not others:
         return result
 
-    now = timezone.now()
+    friend_streak = FriendStreaksNow()
     requests = []
     for row in _relationship_rows(viewer_id=viewer.pk, other_ids=others):
         row_id, low_or_sender, high_or_receiver, created_at, length, low_through, high_through, low_tz, high_tz = row
@@ -250,14 +249,13 @@ def relationships_for(*, viewer: User, users: Iterable[User]) -> dict[int, Relat
         low_tz = viewer.timezone if low_tz is None else low_tz
         high_tz = viewer.timezone if high_tz is None else high_tz
         other = high_or_receiver if low_or_sender == viewer.pk else low_or_sender
-        streak = friend_streak_of(
+        streak = friend_streak(
             length=length,
             created_at=created_at,
             low_through=low_through,
             high_through=high_through,
             low_timezone=low_tz,
             high_timezone=high_tz,
-            now=now,
         )
         result[other] = Relationship(status="friends", friend_streak=streak, friends_since=created_at)
     for request_id, sender_id, receiver_id, created_at in requests:
