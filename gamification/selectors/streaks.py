@@ -208,42 +208,20 @@ def friend_streak_current(*, friendship: Friendship, now: dt.datetime | None = N
     """
     if not friendship.streak_length or not friendship.active:
         return 0
-    return friend_streak_of(
+    return FriendStreaksNow(now)(
         length=friendship.streak_length,
         created_at=friendship.created_at,
         low_through=friendship.streak_low_through_day,
         high_through=friendship.streak_high_through_day,
         low_timezone=friendship.user_low.timezone,
         high_timezone=friendship.user_high.timezone,
-        now=now,
-    )
-
-
-def friend_streak_of(
-    *,
-    length: int,
-    created_at: dt.datetime,
-    low_through: int | None,
-    high_through: int | None,
-    low_timezone: str,
-    high_timezone: str,
-    now: dt.datetime | None = None,
-) -> int:
-    """``friend_streak_current`` of an active friendship from its columns and both users'
-    timezones, for reads that fetch values rather than model instances."""
-    return FriendStreaksNow(now)(
-        length=length,
-        created_at=created_at,
-        low_through=low_through,
-        high_through=high_through,
-        low_timezone=low_timezone,
-        high_timezone=high_timezone,
     )
 
 
 class FriendStreaksNow:
-    """``friend_streak_of`` at one instant for many friendships: each timezone's local date of
-    that instant is worked out once (a friends list of a hundred shares a handful of zones)."""
+    """``friend_streak_current`` from a friendship's columns and both users' timezones (reads that
+    fetch values rather than model instances), at one instant for many friendships: each zone's
+    local date of that instant is worked out once (a hundred friends share a handful of zones)."""
 
     __slots__ = ("_now", "_todays")
 
