@@ -215,14 +215,17 @@ class TestProfile:
 
         assert body["relationship"] == {**NO_RELATIONSHIP, "status": "self"}
 
-    def test_a_friends_profile_shows_the_friendship(self, me):
+    def test_a_friends_profile_shows_the_friendship_from_both_sides_of_the_pair(self, me):
         since = timezone.now() - dt.timedelta(days=10)
-        make_friends(me, UserFactory(username="heron"), since=since)
+        heron = UserFactory(username="heron")
+        make_friends(me, heron, since=since)
 
-        rel = client_for(me).get("/api/users/heron/").json()["relationship"]
+        mine = client_for(me).get("/api/users/heron/").json()["relationship"]
+        theirs = client_for(heron).get("/api/users/me_user/").json()["relationship"]
 
-        assert rel["status"] == "friends" and rel["friend_streak"] == 0 and rel["request_id"] is None
-        assert dt.datetime.fromisoformat(rel["friends_since"]) == since
+        assert mine == theirs
+        assert mine["status"] == "friends" and mine["friend_streak"] == 0 and mine["request_id"] is None
+        assert dt.datetime.fromisoformat(mine["friends_since"]) == since
 
     def test_pending_requests_show_their_id_on_both_sides(self, me):
         heron = UserFactory(username="heron")
