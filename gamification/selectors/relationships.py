@@ -54,6 +54,25 @@ def friendships_active_of(*, user_id: int) -> QuerySet[Friendship]:
     return Friendship.objects.filter(_either_side(user_id), active=True)
 
 
+# The two sides of a friendship row, and the side across from each.
+SIDES = ("user_low", "user_high")
+OTHER_SIDE = {"user_low": "user_high", "user_high": "user_low"}
+
+
+def friendships_active_on_side(*, user_id: int, side: str) -> QuerySet[Friendship]:
+    """The user's current friendships in which they are ``side`` (``user_low`` or
+    ``user_high``): one range of that side's index. Hot reads take both sides as a ``UNION
+    ALL`` of two of these, which joins only the other user's row of each (an ``OR`` over both
+    sides makes MariaDB merge two indexes and join both users)."""
+    return Friendship.objects.filter(**{f"{side}_id": user_id}, active=True)
+
+
+def friendship_active_of_pair(*, low_id: int, high_id: int) -> QuerySet[Friendship]:
+    """The current friendship of the pair ``user_pair`` orders as ``(low_id, high_id)``, through
+    its unique index."""
+    return Friendship.objects.filter(user_low_id=low_id, user_high_id=high_id, active=True)
+
+
 def friendships_current_now_or_at(*, user_id: int, at: dt.datetime) -> QuerySet[Friendship]:
     """The user's friendships current now, and those that were current at the instant ``at``
     (started at or before it, not ended by then): a leaderboard's scope at a period's end.
@@ -69,12 +88,12 @@ def friendships_current_now_or_at(*, user_id: int, at: dt.datetime) -> QuerySet[
 def friendship_active_between(*, user_id: int, other_id: int) -> Friendship | None:
     """The current friendship of two users, through the pair's unique index."""
     low, high = user_pair(user_id, other_id)
-    return Friendship.objects.filter(user_low_id=low, user_high_id=high, active=True).first()
+    return friendship_active_of_pair(low_id=low, high_id=high).first()
 
 
 def are_friends(*, user_id: int, other_id: int) -> bool:
     low, high = user_pair(user_id, other_id)
-    return Friendship.objects.filter(user_low_id=low, user_high_id=high, active=True).exists()
+    return friendship_active_of_pair(low_id=low, high_id=high).exists()
 
 
 def is_friend_of(*, user_id: int, other: OuterRef) -> Exists:

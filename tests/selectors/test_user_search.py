@@ -1,9 +1,12 @@
 """User search (SPEC §6.3) and the relationship of the viewer to other users."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from rest_framework.exceptions import ValidationError
 
-from gamification.models import Block, PrivacySettings, User
+from gamification.models import Block, Friendship, PrivacySettings, User
 from gamification.selectors.users import SEARCH_RESULTS_MAX, relationships_for, user_search
 from gamification.serializers.friends import UserSearchQuerySerializer
 from tests.factories import UserFactory, make_friend_request, make_friends
@@ -214,6 +217,48 @@ class TestRelationships:
             assert alone[user.pk] == together[user.pk]
             assert alone[me.pk].status == "self"
         assert [together[user.pk].status for user in (friend, lower)] == ["friends", "friends"]
+
+    @pytest.mark.parametrize("viewer_is_low", [True, False])
+    @pytest.mark.parametrize("east", ["me", "friend"])
+    @pytest.mark.parametrize(
+        ("began", "now", "east_through", "west_through"),
+        [
+            # Kiritimati (UTC+14) is on day 11 of the friendship, UTC on day 10.
+            (dt.datetime(2026, 3, 19, 9, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 12, 0, tzinfo=dt.UTC), 10, 9),
+            # Kiritimati is on day 9, UTC on day 10 (the friendship began after midnight there).
+            (dt.datetime(2026, 3, 19, 10, 30, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 9, 0, tzinfo=dt.UTC), 8, 9),
+        ],
+    )
+    def test_the_friend_streak_counts_each_friends_days_on_their_own_calendar(
+        self, viewer_is_low, east, began, now, east_through, west_through
+    ):
+        # Given one friend on Kiritimati and one in UTC, each having counted through the day
+        # before their own today: the streak of 3 is alive. Counted on the other's calendar,
+        # one of them would have missed a day (in one case or the other).
+        first, second = UserFactory(), UserFactory()
+        me, friend = (first, second) if viewer_is_low else (second, first)
+        eastern = me if east == "me" else friend
+        User.objects.filter(pk=eastern.pk).update(timezone="Pacific/Kiritimati")
+        me.refresh_from_db()
+        friend.refresh_from_db()
+        friendship = make_friends(me, friend, since=began)
+        through = {user.pk: east_through if user == eastern else west_through for user in (me, friend)}
+        Friendship.objects.filter(pk=friendship.pk).update(
+            streak_length=3,
+            streak_first_day=min(through.values()) - 2,
+            streak_last_day=min(through.values()),
+            streak_low_through_day=through[friendship.user_low_id],
+            streak_high_through_day=through[friendship.user_high_id],
+        )
+        other = UserFactory()
+
+        # When: a search's list (both sides of the pair in one query) and a profile's one user.
+        with time_machine.travel(now, tick=False):
+            listed = relationships_for(viewer=me, users=[friend, other])[friend.pk]
+            alone = relationships_for(viewer=me, users=[friend])[friend.pk]
+
+        # Then
+        assert listed.friend_streak == alone.friend_streak == 3
 
     def test_only_myself_needs_no_query(self, django_assert_num_queries):
         me = UserFactory()
