@@ -15,6 +15,12 @@ is written out with the list's values on each call (integers only, so inlined as
 never empty: Django would answer an empty ``__in`` without asking the database). A list keeps the database's range
 access on an index (``user_id IN (1, 2, 3) AND occurred_at >= ...``), which a subquery or a
 correlated subquery per row does not.
+
+``force_index`` names the index MariaDB/MySQL must read the query's table through (``FORCE
+INDEX``; other databases plan as before). With a hundred ids in a list, the optimizer estimates
+each id's range in every index that could serve it before choosing, and that estimate costs more
+than the reads: naming the one index the query was designed for took 20-30 % off MariaDB's CPU
+for the leaderboards' values.
 """
 
 import datetime as dt
@@ -49,13 +55,29 @@ def _bound(kind: str, value: Any, connection) -> Any:
     return value
 
 
+def _with_index(sql: str, queryset: QuerySet, index: str, connection) -> str:
+    """``sql`` reading its model's table through ``index`` (MariaDB/MySQL's ``FORCE INDEX``),
+    which must be one of the model's declared indexes, on a table the SQL names once."""
+    meta = queryset.model._meta
+    if index not in {declared.name for declared in meta.indexes}:
+        raise ValueError(f"prepared query: {meta.label} declares no index {index!r}")
+    table = f"FROM {connection.ops.quote_name(meta.db_table)}"
+    if sql.count(table) != 1:
+        raise ValueError(f"prepared query: the SQL does not read {meta.db_table} exactly once")
+    return sql.replace(table, f"{table} FORCE INDEX ({connection.ops.quote_name(index)})")
+
+
 class _Compiled:
-    def __init__(self, build: Callable[..., QuerySet], kinds: dict[str, str], alias: str) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet], kinds: dict[str, str], alias: str, force_index: str | None = None
+    ) -> None:
         connection = connections[alias]
         stand_ins = {name: _SENTINELS[kind](n) for n, (name, kind) in enumerate(kinds.items())}
         queryset = build(**stand_ins).using(alias)
         compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
+        if force_index is not None and connection.vendor == "mysql":
+            self.sql = _with_index(self.sql, queryset, force_index, connection)
         self.params = list(params)
         bound = {name: _bound(kinds[name], value, connection) for name, value in stand_ins.items()}
         self.slots: list[tuple[int, str]] = []
@@ -86,16 +108,18 @@ class _Compiled:
 class PreparedQuery:
     """``build(**parameters)`` returns a ``values_list()`` queryset; ``kinds`` names each
     parameter's kind (``int``, ``str``, ``date``, ``datetime``, or ``ints``: a non-empty list of
-    integers for ``__in``). ``rows(**parameters)`` gives the queryset's rows as tuples, compiled
-    once per process and database. Without ``using`` the rows come from where the database
+    integers for ``__in``); ``force_index``, the index MariaDB/MySQL reads the table through.
+    ``rows(**parameters)`` gives the queryset's rows as tuples, compiled once per process and
+    database. Without ``using`` the rows come from where the database
     router sends the queryset model's reads (a replica, unless the client just wrote), as the
     ORM would have read them."""
 
-    def __init__(self, build: Callable[..., QuerySet], **kinds: str) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *, force_index: str | None = None, **kinds: str) -> None:
         unknown = set(kinds.values()) - set(_SENTINELS)
         if unknown:
             raise ValueError(f"prepared query: unknown parameter kinds {sorted(unknown)}")
         self._build = build
+        self._force_index = force_index
         self._kinds = kinds
         self._compiled: dict[tuple[str, str], _Compiled] = {}
         self._model = None
@@ -110,7 +134,7 @@ class PreparedQuery:
         key = (alias, connections[alias].vendor)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(self._build, self._kinds, alias)
+            compiled = self._compiled[key] = _Compiled(self._build, self._kinds, alias, self._force_index)
         return compiled
 
     def rows(self, *, using: str | None = None, **values: Any) -> list[tuple]:

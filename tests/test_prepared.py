@@ -3,7 +3,9 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gamification.models import ActivityEvent, Friendship, LanguageStreak, User
@@ -145,3 +147,37 @@ def test_a_union_all_with_datetimes_in_its_second_branch():
     assert sorted(rows, key=repr) == sorted(_metrics_and_awards_rows(user.pk), key=repr)
     achieved = [row[3] for row in rows if row[0] == 1]
     assert len(achieved) == 3 and all(isinstance(at, dt.datetime) and at.tzinfo is not None for at in achieved)
+
+
+def _board_values(user_ids, since):
+    return (
+        ActivityEvent.objects.filter(user_id__in=user_ids, occurred_at__gte=since)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
+    )
+
+
+def test_a_forced_index_is_named_to_mariadb_only_and_gives_the_same_rows(learners):
+    ada, bob, start = learners
+    prepared = PreparedQuery(_board_values, force_index="activityevent_board_cover", user_ids="ints", since="datetime")
+    with CaptureQueriesContext(connection) as captured:
+        rows = prepared.rows(user_ids=[ada.pk, bob.pk], since=start)
+    assert sorted(rows) == sorted(_board_values([ada.pk, bob.pk], start)) == [(ada.pk, 5), (bob.pk, 1)]
+    (query,) = captured.captured_queries
+    hint = "FORCE INDEX (`activityevent_board_cover`)"
+    if connection.vendor == "mysql":
+        assert f"FROM `gamification_activityevent` {hint}" in query["sql"]
+    else:
+        assert "FORCE INDEX" not in query["sql"]
+
+
+def test_a_forced_index_must_be_one_the_model_declares(learners):
+    ada, _, start = learners
+    prepared = PreparedQuery(_board_values, force_index="no_such_index", user_ids="ints", since="datetime")
+    if connection.vendor != "mysql":
+        assert prepared.rows(user_ids=[ada.pk], since=start) == [(ada.pk, 5)]  # no hint is written
+        return
+    with pytest.raises(ValueError, match="declares no index 'no_such_index'"):
+        prepared.rows(user_ids=[ada.pk], since=start)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -48,11 +48,12 @@ from gamification.models import (
 )
 from gamification.prepared import PreparedQuery
 from gamification.selectors.relationships import (
+    OTHER_SIDE,
+    SIDES,
     flag,
-    friendships_current_now_or_at,
+    friendships_current_now_or_at_on_side,
     is_friend_of,
     is_off_leaderboards,
-    other_side,
 )
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
@@ -61,19 +62,30 @@ MAX_ID = 2**63 - 1
 SUMMARY_FIELDS = ("id", "username", "name", "avatar_image", "avatar_character_color", "avatar_background_color")
 
 
-def _practice_seconds(kind: str) -> tuple[Callable[[], QuerySet], Sum]:
-    return (
+# The index each source's values are read through: its rows of one user and kind by time.
+_EVENTS_INDEX = "activityevent_board_cover"
+_FIRST_OCCURRENCES_INDEX = "firstocc_user_kind_at"
+
+
+class MetricSource(NamedTuple):
+    rows: Callable[[], QuerySet]  # the rows that count; each has ``user_id`` and ``occurred_at``
+    total: Sum | Count  # how they add up
+    index: str  # the index that reads one member's rows of the period (MariaDB is told to use it)
+
+
+def _practice_seconds(kind: str) -> MetricSource:
+    return MetricSource(
         lambda: ActivityEvent.objects.filter(type=EventType.PRACTICE, kind=kind),
         Sum("duration_seconds"),
+        _EVENTS_INDEX,
     )
 
 
-def _first_occurrences(kind: str) -> tuple[Callable[[], QuerySet], Count]:
-    return lambda: FirstOccurrence.objects.filter(kind=kind), Count("*")
+def _first_occurrences(kind: str) -> MetricSource:
+    return MetricSource(lambda: FirstOccurrence.objects.filter(kind=kind), Count("*"), _FIRST_OCCURRENCES_INDEX)
 
 
-# metric → (rows that count, how they add up). Every queryset has ``user_id`` and ``occurred_at``.
-METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
+METRIC_SOURCES: dict[str, MetricSource] = {
     "reading_time": _practice_seconds(PracticeKind.READING),
     "listening_time": _practice_seconds(PracticeKind.LISTENING),
     "exercise_time": _practice_seconds(PracticeKind.EXERCISES),
@@ -81,10 +93,11 @@ METRIC_SOURCES: dict[str, tuple[Callable[[], QuerySet], Sum | Count]] = {
     "audio_lessons": _first_occurrences(FirstOccurrence.Kind.AUDIO_LESSON),
     "translated_words": _first_occurrences(FirstOccurrence.Kind.TRANSLATED_WORD),
     "learned_words": _first_occurrences(FirstOccurrence.Kind.LEARNED_WORD),
-    "correct_exercises": (
+    "correct_exercises": MetricSource(
         # kind="" (what every non-practice event has): the range of the covering index.
         lambda: ActivityEvent.objects.filter(type=EventType.EXERCISE_ANSWERED, kind="", correct=True),
         Count("*"),
+        _EVENTS_INDEX,
     ),
 }
 METRICS: tuple[str, ...] = tuple(METRIC_SOURCES)
@@ -147,24 +160,35 @@ def _summary_fields(prefix: str) -> list[str]:
     return [f"{prefix}__{field}" if field != "id" else f"{prefix}_id" for field in SUMMARY_FIELDS]
 
 
-def _friendship_rows(user_id, at) -> QuerySet:
-    """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
-    the other user's summary (picked in SQL: half the columns to read) and whether they are on
-    the board."""
+def _friendship_side_rows(user_id, at, *, side: str) -> QuerySet:
+    """The rows of ``_friendship_rows`` for the friendships where ``user_id`` is ``side``: one
+    range of that side's index, joined only to the friend's row."""
+    friend = OTHER_SIDE[side]
     return (
-        friendships_current_now_or_at(user_id=user_id, at=at)
+        friendships_current_now_or_at_on_side(user_id=user_id, at=at, side=side)
         .order_by()
-        .annotate(**{f"other_{field}": other_side(user_id, field) for field in SUMMARY_FIELDS})
         .annotate(
+            other_id=F(f"{friend}_id"),
+            **{f"other_{field}": F(f"{friend}__{field}") for field in SUMMARY_FIELDS if field != "id"},
             is_friend_now=flag(Q(active=True)),
             on_board=flag(
                 Q(created_at__lte=at)
                 & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
-                & ~Q(is_off_leaderboards(user=OuterRef("other_id")))
+                & ~Q(is_off_leaderboards(user=OuterRef(f"{friend}_id")))
             ),
         )
         .values_list("is_friend_now", "on_board", *(f"other_{field}" for field in SUMMARY_FIELDS))
     )
+
+
+def _friendship_rows(user_id, at) -> QuerySet:
+    """The friendships current now (for is_friend) and those current at ``at`` (the scope), with
+    the other user's summary and whether they are on the board: a ``UNION ALL`` of the two
+    sides of the pair, each one range of its index joined to the friend's row only (an ``OR``
+    over both sides joined both users and picked each column with a ``CASE``: 0.60 against
+    0.25 ms of MariaDB's CPU for 100 friends)."""
+    low_side, high_side = (_friendship_side_rows(user_id, at, side=side) for side in SIDES)
+    return low_side.union(high_side, all=True)
 
 
 def _classroom_rows(classroom_id, user_id) -> QuerySet:
@@ -190,13 +214,13 @@ _CLASSROOM = PreparedQuery(_classroom_rows, classroom_id="int", user_id="int")
 
 def _values_rows(metric: str, span: _Span) -> Callable[..., QuerySet]:
     def build(user_ids, start=None, end=None) -> QuerySet:
-        rows, total = METRIC_SOURCES[metric]
-        queryset = rows().filter(user_id__in=user_ids)
+        source = METRIC_SOURCES[metric]
+        queryset = source.rows().filter(user_id__in=user_ids)
         if span[0]:
             queryset = queryset.filter(occurred_at__gte=start)
         if span[1]:
             queryset = queryset.filter(occurred_at__lt=end)
-        return queryset.order_by().values("user_id").annotate(value=total).values_list("user_id", "value")
+        return queryset.order_by().values("user_id").annotate(value=source.total).values_list("user_id", "value")
 
     return build
 
@@ -217,7 +241,9 @@ def member_values(
     prepared = _VALUES.get((metric, span))
     if prepared is None:
         bounds = {name: "datetime" for name, bounded in zip(("start", "end"), span, strict=True) if bounded}
-        prepared = _VALUES[(metric, span)] = PreparedQuery(_values_rows(metric, span), user_ids="ints", **bounds)
+        prepared = _VALUES[(metric, span)] = PreparedQuery(
+            _values_rows(metric, span), force_index=METRIC_SOURCES[metric].index, user_ids="ints", **bounds
+        )
     bounds = {}
     if start is not None:
         bounds["start"] = start

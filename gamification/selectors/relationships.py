@@ -18,7 +18,7 @@ a constant number of queries to any endpoint whatever the number of blocks, frie
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest, Least
 
 from gamification.models import Block, Friendship, PrivacySettings, ProgressVisibility, User
@@ -31,16 +31,6 @@ def user_pair(a_id: int, b_id: int) -> tuple[int, int]:
 
 def _either_side(user_id: int) -> Q:
     return Q(user_low_id=user_id) | Q(user_high_id=user_id)
-
-
-def other_side(user_id, field: str = "id"):
-    """In a query on friendships of ``user_id``: the other user's ``field`` (``id``: their id),
-    whichever side of the pair they are on."""
-    if field == "id":
-        low, high = F("user_low_id"), F("user_high_id")
-    else:
-        low, high = F(f"user_low__{field}"), F(f"user_high__{field}")
-    return Case(When(user_low_id=user_id, then=high), default=low)
 
 
 def flag(condition: Q) -> Case:
@@ -73,13 +63,14 @@ def friendship_active_of_pair(*, low_id: int, high_id: int) -> QuerySet[Friendsh
     return Friendship.objects.filter(user_low_id=low_id, user_high_id=high_id, active=True)
 
 
-def friendships_current_now_or_at(*, user_id: int, at: dt.datetime) -> QuerySet[Friendship]:
-    """The user's friendships current now, and those that were current at the instant ``at``
-    (started at or before it, not ended by then): a leaderboard's scope at a period's end.
-    Never a pair that is blocked now (either way): blocked users leave each other's boards,
-    past periods included."""
+def friendships_current_now_or_at_on_side(*, user_id: int, at: dt.datetime, side: str) -> QuerySet[Friendship]:
+    """The user's friendships in which they are ``side`` (``user_low`` or ``user_high``) that
+    are current now, or were current at the instant ``at`` (started at or before it, not ended
+    by then): one side of a leaderboard's scope at a period's end, read from one range of that
+    side's index (a ``UNION ALL`` of both sides is the whole scope). Never a pair that is
+    blocked now (either way): blocked users leave each other's boards, past periods included."""
     return (
-        Friendship.objects.filter(_either_side(user_id))
+        Friendship.objects.filter(**{f"{side}_id": user_id})
         .filter(Q(active=True) | Q(created_at__lte=at, ended_at__gt=at))
         .exclude(pair_is_blocked(low=OuterRef("user_low_id"), high=OuterRef("user_high_id")))
     )
