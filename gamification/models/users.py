@@ -1,7 +1,7 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Length, Lower
 from django.utils import timezone as django_timezone
 
 from gamification.constants import (
@@ -58,6 +58,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_persist=True,
         unique=True,
     )
+    # User search's order of the usernames starting with a term (SPEC §6.3: shorter first, then
+    # by code point of the lower-cased name), read in that order from the ``user_search_order``
+    # index and stopped at the first candidates, whatever the number of matches: the length, and
+    # the lower-cased username compared by code point (on MariaDB the column is ``utf8mb4_bin``,
+    # migration 0023; SQLite compares by code point already).
+    username_length = models.GeneratedField(
+        expression=Length(Lower("username")), output_field=models.IntegerField(), db_persist=True
+    )
+    username_order = models.GeneratedField(
+        expression=Lower("username"), output_field=models.CharField(max_length=USERNAME_MAX_LENGTH), db_persist=True
+    )
     name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     timezone = models.CharField(max_length=TIMEZONE_MAX_LENGTH, default="UTC")
     avatar_image = models.CharField(max_length=20, choices=[(image, image) for image in AVATAR_IMAGES])
@@ -78,6 +89,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["username_key"]
+        indexes = [models.Index(fields=["username_length", "username_order"], name="user_search_order")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(username=""), name="user_username_not_blank"),
             models.CheckConstraint(condition=~models.Q(external_id=""), name="user_external_id_not_blank"),

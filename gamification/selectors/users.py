@@ -11,7 +11,7 @@ from typing import Literal
 
 from django.db import connection, router
 from django.db.models import Case, CharField, F, IntegerField, OuterRef, Q, Value, When
-from django.db.models.functions import Collate, Length, Lower
+from django.db.models.functions import Collate, Lower
 
 from gamification.constants import NAME_MAX_LENGTH, USERNAME_MAX_LENGTH
 from gamification.exceptions import ForbiddenError, NotFoundError
@@ -137,7 +137,7 @@ def user_search(*, viewer: User, term: str) -> list[User]:
 
     The exact username and the prefixes come first, so when at least 20 users the viewer may
     find have a username starting with the term, they are the whole answer: the first 60 such
-    usernames come from the ``username_key`` index alone (``_prefix_ids``), and the first 20 of
+    usernames come from the ``user_search_order`` index alone (``_prefix_ids``), and the first 20 of
     them the viewer may find are the answer (``_prefix_among``); where ``LIKE '%term%'`` would
     scan every user. Fewer than 20 prefix matches: the full search follows the ids' query. More
     than 40 of the 60 hidden from the viewer: the whole prefix range is checked.
@@ -146,7 +146,8 @@ def user_search(*, viewer: User, term: str) -> list[User]:
         return []
     key = term.lower()
     alias = router.db_for_read(User)
-    ids = [row[0] for row in _PREFIX_IDS.rows(using=alias, key=key)]
+    lengths = list(range(len(key), USERNAME_MAX_LENGTH + 1))
+    ids = [row[0] for row in _PREFIX_IDS.rows(using=alias, key=key, lengths=lengths)] if lengths else []
     if len(ids) >= SEARCH_RESULTS_MAX:
         rows = _PREFIX_AMONG.rows(using=alias, viewer_id=viewer.pk, key=key, ids=ids)
         if len(rows) < SEARCH_RESULTS_MAX and len(ids) == SEARCH_PREFIX_CANDIDATES:
@@ -177,15 +178,18 @@ def _prefix_search(viewer_id, key):
     )
 
 
-def _prefix_ids(key):
+def _prefix_ids(key, lengths):
     """The ids of the first ``SEARCH_PREFIX_CANDIDATES`` usernames starting with ``key``, in the
-    search's order, before any check of who may see whom: read from the ``username_key`` index
-    alone (it holds the key and the id), where the checks would cost two probes per match."""
+    search's order, before any check of who may see whom. Read in that order from the
+    ``user_search_order`` index (length, then the lower-cased username by code point: the
+    exact username is the one of ``key``'s length), one range per length in ``lengths`` (those
+    from ``key``'s to the longest a username may have), and stopped at the last candidate: the
+    cost follows the candidates, not the number of usernames that share the prefix (sorting
+    them all took MariaDB 0.5 µs of CPU per match: 0.8 ms for the 1,540 that start with "k" in
+    the HTTP benchmark's 20,000 users, against 0.2 ms now)."""
     return (
-        User.objects.filter(username_key__istartswith=Value(key))
-        .filter(username_key__startswith=Value(key))
-        .annotate(match_group=_match_group(key), username_length=Length("username_key"))
-        .order_by("match_group", "username_length", binary_collation("username_key"))
+        User.objects.filter(username_length__in=lengths, username_order__startswith=Value(key))
+        .order_by("username_length", "username_order")
         .values_list("id")[:SEARCH_PREFIX_CANDIDATES]
     )
 
@@ -202,7 +206,7 @@ def _prefix_among(viewer_id, key, ids):
 # The first candidates of a prefix search: the first 20 findable users are among them unless
 # more than 40 of them are the viewer, in a block with the viewer or not discoverable.
 SEARCH_PREFIX_CANDIDATES = 3 * SEARCH_RESULTS_MAX
-_PREFIX_IDS = PreparedQuery(_prefix_ids, key="str")
+_PREFIX_IDS = PreparedQuery(_prefix_ids, force_index="user_search_order", key="str", lengths="ints")
 _PREFIX_AMONG = PreparedQuery(_prefix_among, viewer_id="int", key="str", ids="ints")
 _PREFIX_SEARCH = PreparedQuery(_prefix_search, viewer_id="int", key="str")
 
@@ -226,8 +230,8 @@ def _search_candidates(*, viewer_id: int, key: str):
         users_visible_to(viewer_id=viewer_id)
         .exclude(pk=viewer_id)
         .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
-        .annotate(match_group=group, username_length=Length("username_key"))
-        .order_by("match_group", "username_length", binary_collation("username_key"))
+        .annotate(match_group=group)
+        .order_by("match_group", "username_length", "username_order")
     )
 
 

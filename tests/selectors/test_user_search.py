@@ -382,3 +382,44 @@ class TestPrefixShortcut:
         UserFactory(username="axb99")
         assert search(viewer, "a_b") == _reference(viewer, "a_b")
         assert "axb99" not in search(viewer, "a_b")
+
+
+class TestPrefixOrderIndex:
+    """The prefix candidates come in the search's order from the ``user_search_order`` index
+    (length, then code point of the lower-cased username), read up to the last candidate."""
+
+    def test_the_shortest_prefix_matches_win_however_many_longer_ones_came_first(
+        self, viewer, django_assert_num_queries
+    ):
+        for n in range(70):
+            UserFactory(username=f"Gnu{'w' * 8}{n:02d}")
+        # Four characters each, by code point: '-' < '.' < '1' < '_' < 'z' (MariaDB's default
+        # collation puts '_' first), and the exact username before all of them.
+        for username in ["Gnuz", "gnu_", "GNU1", "gnu.", "gnu-", "gnu"]:
+            UserFactory(username=username)
+        with django_assert_num_queries(2):
+            found = search(viewer, "gnu")
+        assert found == _reference(viewer, "gnu")
+        assert found[:6] == ["gnu", "gnu-", "gnu.", "GNU1", "gnu_", "Gnuz"] and len(found) == SEARCH_RESULTS_MAX
+
+    def test_a_term_longer_than_any_username_reads_no_prefix(self, viewer, django_assert_num_queries):
+        UserFactory(username="x" * 50, name="y" * 51)
+        with django_assert_num_queries(1):  # the full search only: no username is that long
+            assert search(viewer, "y" * 51) == ["x" * 50]
+
+    def test_mariadb_reads_the_candidates_in_index_order_without_sorting_them(self, viewer):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        if connection.vendor != "mysql":
+            pytest.skip("the plan is MariaDB's")
+        for n in range(25):
+            UserFactory(username=f"vole{n:02d}")
+        with CaptureQueriesContext(connection) as captured:
+            search(viewer, "vole")
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {captured.captured_queries[0]['sql']}")
+            columns = [column[0] for column in cursor.description]
+            (plan,) = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        assert plan["key"] == "user_search_order"
+        assert "filesort" not in (plan["Extra"] or "")
