@@ -336,6 +336,16 @@ def _ids(values: Iterable[int]) -> str:
     return ", ".join(str(value) for value in sorted(values))
 
 
+# The endpoints ``least_work()`` knows.
+LEAST_WORK_ENDPOINTS = (
+    "friends (100)",
+    "users search",
+    "friends board week (101)",
+    "friends board all-time",
+    "classroom board week (100)",
+)
+
+
 def least_work() -> dict[str, list[str]]:
     """Per endpoint name, its least statements (MariaDB SQL) on the probe's data."""
     from django.utils import timezone
@@ -453,11 +463,22 @@ def in_process(targets: list[Endpoint], token: str, requests: int, database_pid:
         ratio = f"{base_total / total:.0%}" if base_total else "-"
         print(f"{name:<32} {count:>7} {spent:>9.2f} {db_ms:>7.2f} {total:>8.2f} {ratio:>10}")
     if base_total:
-        least_work_report(targets, bodies, baseline, base_total, database[AUTH_BASELINE][1], database_pid, requests)
+        least_work_report(bodies, baseline, base_total, database[AUTH_BASELINE][1], database_pid, requests)
+
+
+def least_work_extra(bodies: dict[str, bytes], database_pid: int, requests: int) -> dict[str, tuple[float, ...]]:
+    """Per endpoint of ``least_work()`` (and in ``bodies``): the MariaDB CPU of its least
+    statements, this process's CPU to send them and fetch their rows, and orjson's to write its
+    answer (``bodies``: the endpoint's real answer), in milliseconds per request."""
+    extra = {}
+    for name, statements in least_work().items():
+        if name in bodies:
+            db_ms, fetch_ms = _database_cpu(statements, database_pid, requests)
+            extra[name] = (db_ms, fetch_ms, _render_cpu(bodies[name], requests))
+    return extra
 
 
 def least_work_report(
-    targets: list[Endpoint],
     bodies: dict[str, bytes],
     base_python: float,
     base_total: float,
@@ -465,24 +486,45 @@ def least_work_report(
     database_pid: int,
     requests: int,
 ) -> None:
-    """The ratio each member-list endpoint could reach at best, doing only ``least_work()``."""
-    statements = least_work()
+    """The ratio each member-list endpoint could reach at best in-process, doing only
+    ``least_work()``."""
     print(
         f"\n{'least work':<32} {'db ms':>7} {'fetch ms':>8} {'write ms':>8} {'total ms':>8} {'at best':>8}"
         "\n(db: MariaDB's CPU for the least statements; fetch: this process's CPU to send them and read"
         "\n their rows; write: orjson writing the answer's bytes; total: those plus the baseline's own"
         "\n Python and token query; at best: the baseline's total over that)"
     )
-    for endpoint in targets:
-        least = statements.get(endpoint.name)
-        if least is None:
-            continue
-        db_ms, fetch_ms = _database_cpu(least, database_pid, requests)
-        write_ms = _render_cpu(bodies[endpoint.name], requests)
+    for name, (db_ms, fetch_ms, write_ms) in least_work_extra(bodies, database_pid, requests).items():
         total = base_python + base_db + db_ms + fetch_ms + write_ms
-        print(
-            f"{endpoint.name:<32} {db_ms:>7.2f} {fetch_ms:>8.2f} {write_ms:>8.2f} {total:>8.2f} {base_total / total:>8.0%}"
-        )
+        print(f"{name:<32} {db_ms:>7.2f} {fetch_ms:>8.2f} {write_ms:>8.2f} {total:>8.2f} {base_total / total:>8.0%}")
+
+
+def ceilings(targets: list[Endpoint], summary: dict, token: str, database_pid: int, requests: int) -> None:
+    """After a load run: each member-list endpoint's ceiling, the ratio it would reach if it did
+    only ``least_work()`` on top of the authenticated baseline's measured CPU per request
+    (gunicorn's workers and MariaDB, from the same run), beside the ratio it reached."""
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    client = Client()
+    bodies = {}
+    with override_settings(ROOT_URLCONF="bench.urls_overhead", ALLOWED_HOSTS=["testserver"]):
+        for endpoint in targets:
+            if endpoint.name in LEAST_WORK_ENDPOINTS:
+                bodies[endpoint.name] = client.get(endpoint.path, HTTP_AUTHORIZATION=f"Token {token}").content
+    rows = {row["endpoint"]: row for row in summary["rows"]}
+    base = rows[AUTH_BASELINE]["cpu_ms_per_request"] + rows[AUTH_BASELINE]["db_cpu_ms_per_request"]
+    print(
+        f"\n{'ceiling (least work)':<30} {'extra ms':>8} {'ceiling':>7} {'reached':>7}"
+        f"\n(extra: MariaDB, fetch and write CPU of the least statements; ceiling: the baseline's"
+        f"\n {base:.2f} ms of gunicorn and MariaDB CPU per request over itself plus the extra)"
+    )
+    for name, parts in least_work_extra(bodies, database_pid, requests).items():
+        extra = sum(parts)
+        ceiling = base / (base + extra)
+        rows[name]["least_work_extra_ms"] = extra
+        rows[name]["ceiling"] = ceiling
+        print(f"{name:<30} {extra:>8.2f} {ceiling:>6.0%} {rows[name]['ratio']:>7.0%}")
 
 
 def _database_cpu(statements: list[str], pid: int, runs: int) -> tuple[float, float]:
@@ -803,6 +845,8 @@ def main() -> int:
         http_load.server_stop(server)
         server = None
         summary = report(targets, args, description)
+        if database_pid is not None:
+            ceilings(targets, summary, token, database_pid, args.profile_requests)
         errors = http_load.server_error_lines(run_dir / "gunicorn.log")
         if errors:
             print(f"\nServer log: {len(errors)} error line(s), first ones:")
