@@ -126,7 +126,8 @@ def _display_name_equals(term: str) -> Q:
 
 
 def user_search(*, viewer: User, term: str) -> list[User]:
-    """SPEC §6.3, in two queries (three in the rare cases below). ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
+    """SPEC §6.3, in one query when at least 20 findable usernames start with the term, else
+    two. ``term`` is stripped (``serializers.friends.UserSearchQuerySerializer``).
 
     Matches usernames containing the term (ignoring case; ``%``, ``_`` and ``\\`` are literal:
     Django escapes them in ``contains``/``startswith``) and display names equal to it ignoring
@@ -136,24 +137,19 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     most 20.
 
     The exact username and the prefixes come first, so when at least 20 users the viewer may
-    find have a username starting with the term, they are the whole answer: the first 60 such
-    usernames come from the ``user_search_order`` index alone (``_prefix_ids``), and the first 20 of
-    them the viewer may find are the answer (``_prefix_among``); where ``LIKE '%term%'`` would
-    scan every user. Fewer than 20 prefix matches: the full search follows the ids' query. More
-    than 40 of the 60 hidden from the viewer: the whole prefix range is checked.
+    find have a username starting with the term, they are the whole answer (``_prefix_search``:
+    the prefix matches in the search's order from an index, checked one by one until 20 pass),
+    where ``LIKE '%term%'`` would scan every user. Fewer: the full search follows.
     """
     if not term:
         return []
     key = term.lower()
     alias = router.db_for_read(User)
     lengths = list(range(len(key), USERNAME_MAX_LENGTH + 1))
-    ids = [row[0] for row in _PREFIX_IDS.rows(using=alias, key=key, lengths=lengths)] if lengths else []
-    if len(ids) >= SEARCH_RESULTS_MAX:
-        rows = _PREFIX_AMONG.rows(using=alias, viewer_id=viewer.pk, key=key, ids=ids)
-        if len(rows) < SEARCH_RESULTS_MAX and len(ids) == SEARCH_PREFIX_CANDIDATES:
-            # So many of the first candidates are hidden from the viewer that the answer may lie
-            # beyond them: the whole prefix range, checked row by row.
-            rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key)
+    # Usernames are ASCII (validators.username_normalize): no other term starts one.
+    if lengths and key.isascii():
+        after = key[:-1] + chr(ord(key[-1]) + 1)  # the first string past those starting with key
+        rows = _PREFIX_SEARCH.rows(using=alias, viewer_id=viewer.pk, key=key, after=after, lengths=lengths)
         if len(rows) == SEARCH_RESULTS_MAX:
             return [User.from_db(alias, _SEARCH_FIELDS, row) for row in rows]
     condition = _display_name_equals(term)
@@ -165,50 +161,29 @@ def user_search(*, viewer: User, term: str) -> list[User]:
     return list(matching.filter(condition)[:SEARCH_RESULTS_MAX])
 
 
-def _prefix_search(viewer_id, key):
+def _prefix_search(viewer_id, key, after, lengths):
     """The first 20 users ``user_search`` may show whose username starts with ``key``
-    (``_SEARCH_FIELDS``). ``istartswith`` (the column's collation) lets MariaDB read a range of
-    the unique index; ``startswith`` (binary there) keeps the match exact: a superset narrowed,
-    never widened. Both patterns are escaped in SQL (``Value``), so the query can be prepared."""
+    (``_SEARCH_FIELDS``), in the search's order. Read in that order from the
+    ``user_search_order`` index (length, then the lower-cased username by code point: the exact
+    username is the one of ``key``'s length), one range per length in ``lengths`` (``key``'s to
+    the longest a username may have), each match checked (blocks, discoverable) until 20 pass:
+    the cost follows the matches read, not the number of usernames that share the prefix
+    (sorting them all took MariaDB 0.5 µs of CPU per match: 0.8 ms for the 1,540 that start
+    with "k" in the HTTP benchmark's 20,000 users). "Starts with ``key``" is the code point range
+    from ``key`` to ``after`` (``key`` with its last character's successor): a range of the
+    index's second column on every backend, with no pattern to escape (a ``LIKE`` whose pattern
+    is escaped in SQL cannot bound the range: MariaDB then read every username of each length)."""
     return (
-        _search_candidates(viewer_id=viewer_id, key=key)
-        .filter(username_key__istartswith=Value(key))
-        .filter(username_key__startswith=Value(key))
-        .values_list(*_SEARCH_FIELDS)[:SEARCH_RESULTS_MAX]
-    )
-
-
-def _prefix_ids(key, lengths):
-    """The ids of the first ``SEARCH_PREFIX_CANDIDATES`` usernames starting with ``key``, in the
-    search's order, before any check of who may see whom. Read in that order from the
-    ``user_search_order`` index (length, then the lower-cased username by code point: the
-    exact username is the one of ``key``'s length), one range per length in ``lengths`` (those
-    from ``key``'s to the longest a username may have), and stopped at the last candidate: the
-    cost follows the candidates, not the number of usernames that share the prefix (sorting
-    them all took MariaDB 0.5 µs of CPU per match: 0.8 ms for the 1,540 that start with "k" in
-    the HTTP benchmark's 20,000 users, against 0.2 ms now)."""
-    return (
-        User.objects.filter(username_length__in=lengths, username_order__startswith=Value(key))
+        _findable(viewer_id=viewer_id, key=key)
+        .filter(username_length__in=lengths, username_order__gte=key, username_order__lt=after)
         .order_by("username_length", "username_order")
-        .values_list("id")[:SEARCH_PREFIX_CANDIDATES]
-    )
-
-
-def _prefix_among(viewer_id, key, ids):
-    """``_prefix_search`` among the candidates ``ids``: the first 20 the viewer may find."""
-    return (
-        _search_candidates(viewer_id=viewer_id, key=key)
-        .filter(pk__in=ids)
         .values_list(*_SEARCH_FIELDS)[:SEARCH_RESULTS_MAX]
     )
 
 
-# The first candidates of a prefix search: the first 20 findable users are among them unless
-# more than 40 of them are the viewer, in a block with the viewer or not discoverable.
-SEARCH_PREFIX_CANDIDATES = 3 * SEARCH_RESULTS_MAX
-_PREFIX_IDS = PreparedQuery(_prefix_ids, force_index="user_search_order", key="str", lengths="ints")
-_PREFIX_AMONG = PreparedQuery(_prefix_among, viewer_id="int", key="str", ids="ints")
-_PREFIX_SEARCH = PreparedQuery(_prefix_search, viewer_id="int", key="str")
+_PREFIX_SEARCH = PreparedQuery(
+    _prefix_search, force_index="user_search_order", viewer_id="int", key="str", after="str", lengths="ints"
+)
 
 
 def _match_group(key):
@@ -221,16 +196,21 @@ def _match_group(key):
     )
 
 
-def _search_candidates(*, viewer_id: int, key: str):
-    """The users search may show ``viewer_id`` for the lower-cased term ``key``, in the
-    search's order: visible to them, not them, and discoverable unless ``key`` is their
-    username. (The prefix test escapes ``key`` in SQL, as a prepared query needs.)"""
-    group = _match_group(key)
+def _findable(*, viewer_id: int, key: str):
+    """The users search may show ``viewer_id`` for the lower-cased term ``key``: visible to
+    them, not them, and discoverable unless ``key`` is their username."""
     return (
         users_visible_to(viewer_id=viewer_id)
         .exclude(pk=viewer_id)
         .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
-        .annotate(match_group=group)
+    )
+
+
+def _search_candidates(*, viewer_id: int, key: str):
+    """``_findable`` in the search's order (the prefix test escapes ``key`` in SQL)."""
+    return (
+        _findable(viewer_id=viewer_id, key=key)
+        .annotate(match_group=_match_group(key))
         .order_by("match_group", "username_length", "username_order")
     )
 

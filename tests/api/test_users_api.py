@@ -162,7 +162,7 @@ class TestSearch:
         assert statuses == [200, 200, 429]
 
     def test_query_count_does_not_grow_with_results(self, me, django_assert_num_queries):
-        # No friend among the results: token, prefix ids, full search (fewer than 20 prefix
+        # No friend among the results: token, prefix search, full search (fewer than 20 prefix
         # matches), relationships (friendships and requests in one query).
         UserFactory(username="owl_0")
         client = client_for(me)
@@ -174,9 +174,9 @@ class TestSearch:
                 make_friend_request(me, other)
             elif i % 3 == 1:
                 make_friend_request(other, me)
-        # 20 prefix matches: the prefix search is the answer (token, the prefix ids, the findable
-        # users among them, relationships).
-        with django_assert_num_queries(4):
+        # 20 prefix matches: the prefix search is the answer (token, the prefix search,
+        # relationships).
+        with django_assert_num_queries(3):
             assert len(client.get("/api/users/?search=owl").json()) == 20
 
     def test_query_count_with_friends_among_results_is_fixed(self, me, django_assert_num_queries):

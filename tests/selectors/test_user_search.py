@@ -298,9 +298,9 @@ def _reference(viewer, term) -> list[str]:
 
 
 class TestPrefixShortcut:
-    """At least 20 findable usernames starting with the term answer the search alone (two
-    queries: the first 60 prefix ids from the username index, then the findable ones among
-    them); otherwise the full search runs. Same results either way."""
+    """At least 20 findable usernames starting with the term answer the search alone (one
+    query: the prefix matches in the search's order, checked until 20 pass); otherwise the full
+    search runs. Same results either way."""
 
     @pytest.fixture
     def crowd(self, viewer):
@@ -319,8 +319,8 @@ class TestPrefixShortcut:
         _block(viewer, UserFactory(username="ottb"))
         return hidden
 
-    def test_twenty_prefix_matches_are_the_answer_in_two_queries(self, viewer, crowd, django_assert_num_queries):
-        with django_assert_num_queries(2):
+    def test_twenty_prefix_matches_are_the_answer_in_one_query(self, viewer, crowd, django_assert_num_queries):
+        with django_assert_num_queries(1):
             found = search(viewer, "OTTER")
         assert found == _reference(viewer, "otter")
         assert found[0] == "otter" and len(found) == SEARCH_RESULTS_MAX
@@ -344,7 +344,7 @@ class TestPrefixShortcut:
         _block(prefixed[7], viewer)
         UserFactory(username="zz_cat", name="Lynx")
         UserFactory(username="big_lynx")
-        with django_assert_num_queries(3):  # the ids, the findable among them, the full search
+        with django_assert_num_queries(2):  # the prefix matches, then the full search
             found = search(viewer, "lynx")
         assert found == _reference(viewer, "lynx")
         assert found[-2:] == ["zz_cat", "big_lynx"] and len(found) == 20
@@ -355,15 +355,15 @@ class TestPrefixShortcut:
         for n in range(19):
             UserFactory(username=f"mole{n:02d}")
         UserFactory(username="a_mole")
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             found = search(viewer, "mole")
         assert found == _reference(viewer, "mole") and found[0] == "mole"
 
-    def test_when_most_first_candidates_are_hidden_the_whole_prefix_range_is_checked(
+    def test_when_the_shortest_matches_are_hidden_the_findable_ones_after_them_answer(
         self, viewer, django_assert_num_queries
     ):
         # The first 45 usernames starting with "heron" (the shortest) are not discoverable or
-        # blocked: the 20 findable ones come after the first 60 candidates.
+        # blocked: the 20 findable ones come after them.
         hidden = [UserFactory(username=f"heron{n:02d}") for n in range(45)]
         for user in hidden[:40]:
             _undiscoverable(user)
@@ -371,7 +371,7 @@ class TestPrefixShortcut:
             _block(user, viewer)
         for n in range(30):
             UserFactory(username=f"heron_{n:03d}")
-        with django_assert_num_queries(3):  # the ids, the findable among them, the whole range
+        with django_assert_num_queries(1):
             found = search(viewer, "heron")
         assert found == _reference(viewer, "heron") and len(found) == 20
         assert found[0] == "heron_000"
@@ -397,7 +397,7 @@ class TestPrefixOrderIndex:
         # collation puts '_' first), and the exact username before all of them.
         for username in ["Gnuz", "gnu_", "GNU1", "gnu.", "gnu-", "gnu"]:
             UserFactory(username=username)
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):
             found = search(viewer, "gnu")
         assert found == _reference(viewer, "gnu")
         assert found[:6] == ["gnu", "gnu-", "gnu.", "GNU1", "gnu_", "Gnuz"] and len(found) == SEARCH_RESULTS_MAX
@@ -407,19 +407,33 @@ class TestPrefixOrderIndex:
         with django_assert_num_queries(1):  # the full search only: no username is that long
             assert search(viewer, "y" * 51) == ["x" * 50]
 
-    def test_mariadb_reads_the_candidates_in_index_order_without_sorting_them(self, viewer):
+    def test_mariadb_reads_the_matches_in_index_order_and_only_them(self, viewer):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         if connection.vendor != "mysql":
             pytest.skip("the plan is MariaDB's")
+        # 25 matches, and 300 shorter or equally long usernames that do not match: read in
+        # (length, username) order, a scan bounded by the length alone would read them too.
         for n in range(25):
             UserFactory(username=f"vole{n:02d}")
+        for n in range(300):
+            UserFactory(username=f"b{n:05d}")
         with CaptureQueriesContext(connection) as captured:
-            search(viewer, "vole")
+            assert len(search(viewer, "vole")) == 20
+        sql = captured.captured_queries[0]["sql"]
         with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN {captured.captured_queries[0]['sql']}")
+            cursor.execute(f"EXPLAIN {sql}")
             columns = [column[0] for column in cursor.description]
-            (plan,) = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        assert plan["key"] == "user_search_order"
-        assert "filesort" not in (plan["Extra"] or "")
+            plan = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            cursor.execute("FLUSH STATUS")
+            cursor.execute(sql)
+            cursor.fetchall()
+            # Index entries read: those the handler returned, and those its pushed condition
+            # (index condition pushdown) looked at and dropped.
+            cursor.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_icp_attempts')")
+            entries_read = max(int(value) for _, value in cursor.fetchall())
+        (users,) = [step for step in plan if step["table"] == "gamification_user"]
+        assert users["key"] == "user_search_order", plan
+        assert not any("filesort" in (step["Extra"] or "") for step in plan), plan
+        assert entries_read <= 25, entries_read
