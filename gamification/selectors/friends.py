@@ -18,6 +18,7 @@ from gamification.selectors.relationships import (
     friendships_active_on_side,
     is_blocked_with,
     progress_is_private,
+    progress_is_private_joined,
     user_pair,
 )
 from gamification.selectors.streaks import LANGUAGES_COLUMNS, FriendStreaksNow, languages_from_rows
@@ -129,7 +130,7 @@ def _friend_list_side(user_id, *, side: str):
         .annotate(
             friend_id=F(f"{friend_side}_id"),
             **{f"friend_{field}": F(f"{friend_side}__{field}") for field in FRIEND_LIST_SUMMARY_FIELDS},
-            friend_private=flag(Q(progress_is_private(user=OuterRef(f"{friend_side}_id")))),
+            friend_private=flag(progress_is_private_joined(user=friend_side)),
             friend_key=F(f"{friend_side}__username_key"),
             friend_timezone=F(f"{friend_side}__timezone"),
             my_through=F(f"streak_{side.removeprefix('user_')}_through_day"),

@@ -54,6 +54,7 @@ from gamification.selectors.relationships import (
     friendships_current_now_or_at_on_side,
     is_friend_of,
     is_off_leaderboards,
+    is_off_leaderboards_joined,
 )
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
@@ -174,7 +175,7 @@ def _friendship_side_rows(user_id, at, *, side: str) -> QuerySet:
             on_board=flag(
                 Q(created_at__lte=at)
                 & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
-                & ~Q(is_off_leaderboards(user=OuterRef(f"{friend}_id")))
+                & ~is_off_leaderboards_joined(user=friend)
             ),
         )
         .values_list("is_friend_now", "on_board", *(f"other_{field}" for field in SUMMARY_FIELDS))

@@ -173,6 +173,19 @@ def is_off_leaderboards(*, user) -> Exists:
     return Exists(PrivacySettings.objects.filter(user_id=user, on_leaderboards=False))
 
 
+def progress_is_private_joined(*, user: str) -> Q:
+    """``progress_is_private`` for the user the relation path ``user`` names, through a LEFT
+    JOIN of their settings row (see ``is_off_leaderboards_joined``)."""
+    return Q(**{f"{user}__privacy_settings__progress_visible_to": ProgressVisibility.NOBODY})
+
+
+def is_off_leaderboards_joined(*, user: str) -> Q:
+    """``is_off_leaderboards`` for the user the relation path ``user`` names (``user_high``):
+    read through a LEFT JOIN of their settings row (no row: the defaults), where a hundred
+    rows of one query would each run an EXISTS (0.1 ms of MariaDB's CPU for 100)."""
+    return Q(**{f"{user}__privacy_settings__on_leaderboards": False})
+
+
 def is_undiscoverable(*, user) -> Exists:
     """A query expression: whether search finds the user ``user`` refers to by their exact
     username only."""
