@@ -39,7 +39,10 @@ does for chromium) and, for ``--profile``, pyinstrument (pinned in requirements-
    machine's state. Every response must be 2xx.
 5. Report per endpoint: response size, requests/s (all rounds), median p50 and p99 of the rounds,
    the ratio to the authenticated baseline, CPU milliseconds per request of gunicorn and of the
-   database server, and the verdict (ratio >= 50 %).
+   database server, and the verdict (ratio >= 50 %). On MariaDB, then each member-list
+   endpoint's ceiling: the ratio it would reach doing only its least work (``least_work()``:
+   the rows its answer shows, from the best index, nothing else) on top of the baseline's
+   measured CPU per request.
 
 The machine caveat: wrk, the workers and the database share 2 cores with whatever else runs;
 absolute figures are noisy, ratios within one run are what this measures.
