@@ -9,22 +9,20 @@ import django.db.models.functions.text
 from django.db import migrations, models
 
 
+def _username_order_collation(schema_editor, collation: str) -> None:
+    if schema_editor.connection.vendor == "mysql":
+        schema_editor.execute(
+            f"ALTER TABLE gamification_user MODIFY username_order varchar(50){collation}"
+            " GENERATED ALWAYS AS (LOWER(username)) STORED"
+        )
+
+
 def order_by_code_point(apps, schema_editor):
-    if schema_editor.connection.vendor != "mysql":
-        return
-    schema_editor.execute(
-        "ALTER TABLE gamification_user MODIFY username_order varchar(50) COLLATE utf8mb4_bin"
-        " GENERATED ALWAYS AS (LOWER(username)) STORED"
-    )
+    _username_order_collation(schema_editor, " COLLATE utf8mb4_bin")
 
 
 def order_by_collation(apps, schema_editor):
-    if schema_editor.connection.vendor != "mysql":
-        return
-    schema_editor.execute(
-        "ALTER TABLE gamification_user MODIFY username_order varchar(50)"
-        " GENERATED ALWAYS AS (LOWER(username)) STORED"
-    )
+    _username_order_collation(schema_editor, "")
 
 
 class Migration(migrations.Migration):
