@@ -349,6 +349,23 @@ class TestQueryCount:
 
                 assert len(board.rows) == friends + 1
 
+    def test_mariadb_reads_each_metrics_values_through_its_index(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from gamification.selectors.leaderboards import METRIC_SOURCES
+
+        if connection.vendor != "mysql":
+            pytest.skip("FORCE INDEX is MariaDB's")
+        me = UserFactory()
+        make_friends(me, UserFactory(), since=LONG_AGO)
+        for metric in METRICS:
+            for period in ("week", "all"):
+                with CaptureQueriesContext(connection) as captured:
+                    friends_board(me, metric=metric, period=period)
+                values_sql = captured.captured_queries[-1]["sql"]
+                assert f"FORCE INDEX (`{METRIC_SOURCES[metric].index}`)" in values_sql, (metric, period)
+
     def test_friends_board_without_friends_gives_my_value(self, django_assert_num_queries):
         me = UserFactory()
         practice(me, "reading", 10, THIS_WEEK)
