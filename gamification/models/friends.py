@@ -14,8 +14,14 @@ class FriendRequest(models.Model):
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="received_friend_requests"
     )
-    user_low = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    user_high = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The reverse names let a query of users join a viewer's request on either side
+    # (``selectors.users``: the search's relationships); nothing else goes through them.
+    user_low = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="friend_requests_as_low"
+    )
+    user_high = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="friend_requests_as_high"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,8 +53,11 @@ class Friendship(models.Model):
     of ended ones on SQLite and MariaDB alike (MariaDB has no partial indexes).
     """
 
-    user_low = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    user_high = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Reverse names as FriendRequest's (the search's join of a viewer's friendship).
+    user_low = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="friendships_as_low")
+    user_high = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="friendships_as_high"
+    )
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(null=True, default=True, editable=False)

@@ -18,7 +18,7 @@ a constant number of queries to any endpoint whatever the number of blocks, frie
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest, Least
 
 from gamification.models import Block, Friendship, PrivacySettings, ProgressVisibility, User
@@ -74,6 +74,28 @@ def friendships_current_now_or_at_on_side(*, user_id: int, at: dt.datetime, side
         .filter(Q(active=True) | Q(created_at__lte=at, ended_at__gt=at))
         .exclude(pair_is_blocked(low=OuterRef("user_low_id"), high=OuterRef("user_high_id")))
     )
+
+
+def friendship_and_request_joins(*, viewer_id: int) -> dict[str, FilteredRelation]:
+    """For a query of users: LEFT JOINs of ``viewer_id``'s current friendship and pending
+    request with each user, by alias (``friendship_low``: the friendship in which the user is
+    ``user_low``; ``friendship_high``, ``request_low``, ``request_high`` likewise). A pair lies
+    on one side only, so of each kind at most one join finds a row; each is one look-up of a
+    pair index per user."""
+    joins = {}
+    for side in SIDES:
+        viewer_side = f"{OTHER_SIDE[side]}_id"
+        short = side.removeprefix("user_")
+        joins[f"friendship_{short}"] = FilteredRelation(
+            f"friendships_as_{short}",
+            condition=Q(
+                **{f"friendships_as_{short}__{viewer_side}": viewer_id, f"friendships_as_{short}__active": True}
+            ),
+        )
+        joins[f"request_{short}"] = FilteredRelation(
+            f"friend_requests_as_{short}", condition=Q(**{f"friend_requests_as_{short}__{viewer_side}": viewer_id})
+        )
+    return joins
 
 
 def friendship_active_between(*, user_id: int, other_id: int) -> Friendship | None:

@@ -28,6 +28,7 @@ from gamification.serializers.friends import (
     UserProfileSerializer,
     UserSearchQuerySerializer,
     UserSearchResultSerializer,
+    search_term_of,
     user_profile_out,
     user_search_out,
 )
@@ -73,9 +74,10 @@ class UserViewSet(viewsets.GenericViewSet):
         return [SearchThrottle()] if self.action == "list" else []
 
     def list(self, request: Request) -> Response:
-        term = validated_query(UserSearchQuerySerializer, request)["search"]
-        users = users_with_relationship(viewer=request.user, users=user_search(viewer=request.user, term=term))
-        return Response(user_search_out(users))
+        term = search_term_of(request.query_params.get("search"))
+        if term is None:
+            term = validated_query(UserSearchQuerySerializer, request)["search"]
+        return Response(user_search_out(user_search(viewer=request.user, term=term)))
 
     def retrieve(self, request: Request, username: str) -> Response:
         (user,) = users_with_relationship(

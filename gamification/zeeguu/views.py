@@ -270,8 +270,7 @@ class SearchUsersView(CompatView):
         query = UserSearchQuerySerializer(data={"search": request.query_params.get("query", "")})
         if not query.is_valid():
             return Response([])
-        found = user_search(viewer=request.user, term=query.validated_data["search"])
-        users = users_with_relationship(viewer=request.user, users=found)
+        users = user_search(viewer=request.user, term=query.validated_data["search"])
         return Response(SearchResultSerializer(users, many=True, context={"viewer": request.user}).data)
 
 

@@ -95,7 +95,7 @@ def test_search_and_profile(learner):
     other = UserFactory(username="hub_other")
     make_friend_request(learner, other)
     UserFactory(username="hub_third")
-    users = users_with_relationship(viewer=learner, users=user_search(viewer=learner, term="hub"))
+    users = user_search(viewer=learner, term="hub")
     assert {user.relationship.status for user in users} >= {"request_sent", "none"}
     same(user_search_out(users), UserSearchResultSerializer(users, many=True).data)
     friend = User.objects.get(pk=friend_list(user=learner)[0].pk)

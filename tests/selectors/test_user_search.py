@@ -4,11 +4,12 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
 from gamification.models import Block, Friendship, PrivacySettings, User
-from gamification.selectors.users import SEARCH_RESULTS_MAX, relationships_for, user_search
-from gamification.serializers.friends import UserSearchQuerySerializer
+from gamification.selectors.users import SEARCH_RESULTS_MAX, SEARCH_TERM_MAX_LENGTH, relationships_for, user_search
+from gamification.serializers.friends import UserSearchQuerySerializer, search_term_of
 from tests.factories import UserFactory, make_friend_request, make_friends
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,45 @@ class TestTerm:
         UserFactory(username="long_named", name=long_name)
 
         assert search(viewer, long_name.lower()) == ["long_named"]
+
+
+class TestTermWithoutTheSerializer:
+    """``search_term_of`` (the view's way to read an acceptable term without building the
+    serializer) gives the serializer's term for every value it accepts, and leaves to the
+    serializer every value it refuses."""
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            [],
+            [""],
+            ["  "],
+            ["otter"],
+            ["  Otter \t\n"],
+            ["\u00a0otter\u2003"],  # Unicode spaces: DRF strips them too
+            ["x" * SEARCH_TERM_MAX_LENGTH],
+            [" " + "x" * SEARCH_TERM_MAX_LENGTH + " "],
+            ["x" * (SEARCH_TERM_MAX_LENGTH + 1)],
+            ["ot\x00ter"],
+            [" \x00 "],
+            ["first", "last"],
+            ["ok", "x" * (SEARCH_TERM_MAX_LENGTH + 1)],
+            ["%_\\"],
+            ["ünïcödé"],
+        ],
+    )
+    def test_agrees_with_the_serializer(self, values):
+        query = QueryDict(mutable=True)
+        if values:  # no values: the parameter is missing (a query string never gives a key none)
+            query.setlist("search", values)
+        serializer = UserSearchQuerySerializer(data=query)
+
+        term = search_term_of(query.get("search"))
+
+        if serializer.is_valid():
+            assert term == serializer.validated_data["search"]
+        else:
+            assert term is None
 
 
 class TestMatching:
@@ -299,8 +339,9 @@ def _reference(viewer, term) -> list[str]:
 
 class TestPrefixShortcut:
     """At least 20 findable usernames starting with the term answer the search alone (one
-    query: the prefix matches in the search's order, checked until 20 pass); otherwise the full
-    search runs. Same results either way."""
+    query: the prefix matches in the search's order, checked until 20 pass, with how the viewer
+    relates to each); otherwise the full search runs, then the relationships. Same results
+    either way."""
 
     @pytest.fixture
     def crowd(self, viewer):
@@ -330,7 +371,7 @@ class TestPrefixShortcut:
         # Fewer than 20 findable users start with these terms (or none do).
         for term in ["otterx", "otterxx", "Otter", "otter0", "ott", "sea", "er1", "named3"]:
             assert search(viewer, term) == _reference(viewer, term), term
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(3):  # the prefix matches, the full search, relationships
             found = search(viewer, "otterxx")
         assert found == _reference(viewer, "otterxx")
 
@@ -344,7 +385,7 @@ class TestPrefixShortcut:
         _block(prefixed[7], viewer)
         UserFactory(username="zz_cat", name="Lynx")
         UserFactory(username="big_lynx")
-        with django_assert_num_queries(2):  # the prefix matches, then the full search
+        with django_assert_num_queries(3):  # the prefix matches, the full search, relationships
             found = search(viewer, "lynx")
         assert found == _reference(viewer, "lynx")
         assert found[-2:] == ["zz_cat", "big_lynx"] and len(found) == 20
@@ -376,6 +417,65 @@ class TestPrefixShortcut:
         assert found == _reference(viewer, "heron") and len(found) == 20
         assert found[0] == "heron_000"
 
+    @pytest.mark.parametrize("viewer_is_low", [True, False])
+    def test_the_one_query_relates_each_user_as_relationships_for_does(self, viewer_is_low, django_assert_num_queries):
+        # Given 24 users starting with "mink", made before or after the viewer (the viewer is
+        # then the high or the low side of each pair): friends (one with a live streak, in
+        # another timezone), requests both ways, a former friend with a new request, strangers.
+        before = [UserFactory(username=f"mink{n:02d}", timezone="Pacific/Kiritimati") for n in range(12)]
+        me = UserFactory(username="viewer_mink", timezone="UTC")
+        after = [UserFactory(username=f"mink{n:02d}", timezone="Pacific/Kiritimati") for n in range(12, 24)]
+        # The viewer is the low side of its pairs with the users made after it, else the high.
+        others = after if viewer_is_low else before  # all 8 used below are among the 20 shown
+        # Each friend counted through the day before their own today: Kiritimati (UTC+14) is on
+        # day 11 of the friendship then, UTC on day 10. On each other's calendars, the viewer
+        # would have missed a day.
+        began = dt.datetime(2026, 3, 19, 9, 0, tzinfo=dt.UTC)
+        streaked = make_friends(me, others[0], since=began)
+        mine, theirs = 9, 10
+        Friendship.objects.filter(pk=streaked.pk).update(
+            streak_length=3,
+            streak_first_day=7,
+            streak_last_day=9,
+            streak_low_through_day=mine if viewer_is_low else theirs,
+            streak_high_through_day=theirs if viewer_is_low else mine,
+        )
+        make_friends(others[1], me)
+        make_friend_request(me, others[2])
+        make_friend_request(others[3], me)
+        from gamification.services.friends import friendship_end_pair
+
+        make_friends(me, others[4])
+        friendship_end_pair(user_id=me.pk, friend_id=others[4].pk)
+        make_friend_request(others[4], me)
+        make_friends(me, others[5])
+        friendship_end_pair(user_id=others[5].pk, friend_id=me.pk)
+        make_friends(others[6], me)
+        make_friends(me, others[7])
+
+        # When
+        with time_machine.travel(dt.datetime(2026, 3, 29, 12, 0, tzinfo=dt.UTC), tick=False):
+            with django_assert_num_queries(1):
+                found = user_search(viewer=me, term="mink")
+            expected = relationships_for(viewer=me, users=found)
+
+        # Then
+        assert len(found) == SEARCH_RESULTS_MAX
+        assert {user.pk: user.relationship for user in found} == expected
+        by_pk = {user.pk: user.relationship for user in found}
+        assert [by_pk[user.pk].status for user in others[:8]] == [
+            "friends",
+            "friends",
+            "request_sent",
+            "request_received",
+            "request_received",
+            "none",
+            "friends",
+            "friends",
+        ]
+        assert by_pk[others[0].pk].friend_streak == 3
+        assert by_pk[others[0].pk].friends_since == began
+
     def test_a_term_with_like_wildcards_is_literal_in_the_prefix_query(self, viewer):
         for n in range(20):
             UserFactory(username=f"a_b{n:02d}")
@@ -404,7 +504,7 @@ class TestPrefixOrderIndex:
 
     def test_a_term_longer_than_any_username_reads_no_prefix(self, viewer, django_assert_num_queries):
         UserFactory(username="x" * 50, name="y" * 51)
-        with django_assert_num_queries(1):  # the full search only: no username is that long
+        with django_assert_num_queries(2):  # the full search and relationships: no username is that long
             assert search(viewer, "y" * 51) == ["x" * 50]
 
     def test_mariadb_reads_the_matches_in_index_order_and_only_them(self, viewer):
