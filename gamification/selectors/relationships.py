@@ -146,10 +146,17 @@ def pair_is_blocked(*, low, high) -> Exists:
     return Exists(Block.objects.filter(user_low_id=low, user_high_id=high))
 
 
-def is_blocked_with(*, user_id: int, other) -> Exists:
-    """A query expression: whether a block exists between ``user_id`` and the user ``other``
-    refers to (an OuterRef or expression), either way; one EXISTS per row on the pair's index."""
-    return pair_is_blocked(low=Least(Value(user_id), other), high=Greatest(Value(user_id), other))
+def is_blocked_with(*, user_id: int, other) -> Q:
+    """A condition: whether a block exists between ``user_id`` and the user ``other`` refers to
+    (an OuterRef or expression), either way: one EXISTS per side of the pair, each on that
+    side's pair index with ``user_id`` as the constant. MariaDB turns such an EXISTS into an
+    ``IN`` of the blocks it names and may read that set once per query: here the blocks of
+    ``user_id`` on one side, where one EXISTS on the pair as ``(LEAST, GREATEST)`` named every
+    block of the platform (a search read all 3,000 of them: 1.45 against 0.65 ms of MariaDB's
+    CPU)."""
+    return Q(Exists(Block.objects.filter(user_low_id=other, user_high_id=user_id))) | Q(
+        Exists(Block.objects.filter(user_low_id=user_id, user_high_id=other))
+    )
 
 
 def are_blocked(*, user_id: int, other_id: int) -> bool:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import factory
 import pytest
 import time_machine
 from django.http import QueryDict
@@ -482,6 +483,52 @@ class TestPrefixShortcut:
         UserFactory(username="axb99")
         assert search(viewer, "a_b") == _reference(viewer, "a_b")
         assert "axb99" not in search(viewer, "a_b")
+
+
+class TestBlocksReadInSearch:
+    """A search checks the blocks of the viewer's pairs with the users it reads, never the
+    platform's blocks (MariaDB turned a ``(LEAST, GREATEST)`` EXISTS into an ``IN`` over every
+    block and read them all on each search)."""
+
+    def test_mariadb_reads_none_of_other_users_blocks(self, viewer):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        if connection.vendor != "mysql":
+            pytest.skip("the plan is MariaDB's")
+        # Given 3,000 blocks between other users, one of the viewer's, and 800 prefix matches
+        # (MariaDB weighs reading the blocks once against a look-up per match it expects).
+        others = UserFactory.create_batch(80)
+        pairs = [(low, high) for n, low in enumerate(others) for high in others[n + 1 :]][:3000]
+        Block.objects.bulk_create(
+            Block(blocker=low, blocked=high, user_low=min(low, high, key=_pk), user_high=max(low, high, key=_pk))
+            for low, high in pairs
+        )
+        blocked = UserFactory(username="wren_blocked")
+        _block(viewer, blocked)
+        UserFactory.create_batch(800, username=factory.Sequence(lambda n: f"wren{n:03d}"))
+        with CaptureQueriesContext(connection) as captured:
+            found = search(viewer, "wren")
+        sql = captured.captured_queries[0]["sql"]
+
+        # When: the search's query again, counting the index entries MariaDB reads (as
+        # differences: FLUSH STATUS would commit the test's transaction).
+        counters = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_rnd_next')"
+        with connection.cursor() as cursor:
+            cursor.execute(counters)
+            before = {name: int(value) for name, value in cursor.fetchall()}
+            cursor.execute(sql)
+            cursor.fetchall()
+            cursor.execute(counters)
+            read = sum(int(value) - before[name] for name, value in cursor.fetchall())
+
+        # Then: the 20 findable ones, having read about as many entries as the matches.
+        assert found == _reference(viewer, "wren") and "wren_blocked" not in found and len(found) == 20
+        assert read <= 60, read
+
+
+def _pk(user) -> int:
+    return user.pk
 
 
 class TestPrefixOrderIndex:
