@@ -24,7 +24,7 @@ from gamification.selectors.relationships import (
     friendship_and_request_joins,
     friendships_active_on_side,
     is_friend_of,
-    is_undiscoverable,
+    is_undiscoverable_joined,
     progress_is_private,
     user_pair,
     users_visible_to,
@@ -263,7 +263,7 @@ def _findable(*, viewer_id: int, key: str):
     return (
         users_visible_to(viewer_id=viewer_id)
         .exclude(pk=viewer_id)
-        .filter(Q(username_key=key) | ~is_undiscoverable(user=OuterRef("pk")))
+        .filter(Q(username_key=key) | ~is_undiscoverable_joined())
     )
 
 

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import factory
 import pytest
 import time_machine
 from django.http import QueryDict
@@ -485,19 +484,21 @@ class TestPrefixShortcut:
         assert "axb99" not in search(viewer, "a_b")
 
 
-class TestBlocksReadInSearch:
-    """A search checks the blocks of the viewer's pairs with the users it reads, never the
-    platform's blocks (MariaDB turned a ``(LEAST, GREATEST)`` EXISTS into an ``IN`` over every
-    block and read them all on each search)."""
+class TestBlocksAndSettingsReadInSearch:
+    """A search checks the blocks of the viewer's pairs with the users it reads and those users'
+    privacy settings, never the platform's (MariaDB turned an EXISTS on ``(LEAST, GREATEST)`` of
+    the pair, or on a user's settings, into an ``IN`` over every block or every settings row,
+    read on each search)."""
 
-    def test_mariadb_reads_none_of_other_users_blocks(self, viewer):
+    def test_mariadb_reads_none_of_other_users_blocks_or_settings(self, viewer):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         if connection.vendor != "mysql":
             pytest.skip("the plan is MariaDB's")
         # Given 3,000 blocks between other users, one of the viewer's, and 800 prefix matches
-        # (MariaDB weighs reading the blocks once against a look-up per match it expects).
+        # with their settings, the first five not discoverable (MariaDB weighs reading the
+        # blocks or the settings once against a look-up per match it expects).
         others = UserFactory.create_batch(80)
         pairs = [(low, high) for n, low in enumerate(others) for high in others[n + 1 :]][:3000]
         Block.objects.bulk_create(
@@ -506,7 +507,10 @@ class TestBlocksReadInSearch:
         )
         blocked = UserFactory(username="wren_blocked")
         _block(viewer, blocked)
-        UserFactory.create_batch(800, username=factory.Sequence(lambda n: f"wren{n:03d}"))
+        matches = [UserFactory(username=f"wren{n:03d}") for n in range(800)]
+        PrivacySettings.objects.bulk_create(
+            PrivacySettings(user=user, discoverable=n >= 5) for n, user in enumerate(matches + others)
+        )
         with CaptureQueriesContext(connection) as captured:
             found = search(viewer, "wren")
         sql = captured.captured_queries[0]["sql"]
@@ -523,7 +527,8 @@ class TestBlocksReadInSearch:
             read = sum(int(value) - before[name] for name, value in cursor.fetchall())
 
         # Then: the 20 findable ones, having read about as many entries as the matches.
-        assert found == _reference(viewer, "wren") and "wren_blocked" not in found and len(found) == 20
+        assert found == _reference(viewer, "wren") and len(found) == 20
+        assert found[0] == "wren005" and "wren_blocked" not in found
         assert read <= 60, read
 
 
