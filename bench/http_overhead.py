@@ -6,7 +6,7 @@ authenticated hello-world DRF view (token look-up, no other query), with realist
 learner with 100 friends, the full badge catalogue, a 100-member classroom board, a 101-member
 friends board and search over 20,000 users.
 
-Run from the project root (about 4 minutes on MariaDB: ~1 minute to fill, the rest is load):
+Run from the project root (about 8 minutes on MariaDB: ~1 minute to fill, the rest is load):
 
     .venv/bin/python bench/http_overhead.py                    # MariaDB (DATABASE_URL or the default)
     .venv/bin/python bench/http_overhead.py --sqlite           # SQLite in a temporary directory
@@ -33,7 +33,9 @@ does for chromium) and, for ``--profile``, pyinstrument (pinned in requirements-
 3. Server: ``gunicorn zeeguu_site.wsgi -w 4`` (sync workers) with
    ``DJANGO_SETTINGS_MODULE=bench.settings_overhead``, which adds the two baselines of
    ``bench/urls_overhead.py`` (``/bench/hello/`` without authentication, ``/bench/hello-auth/``
-   behind it); ``THROTTLING=off``, ``DEBUG`` unset.
+   behind it); ``THROTTLING=off``, ``DEBUG`` unset. On MariaDB also ``/bench/least/<n>/``: each
+   member-list endpoint's least work served alone (``least_work()``'s statements, which the
+   script writes to ``least_work.json`` in the run's directory; the rows written as JSON).
 4. Load: ``wrk -t2 -c16 -d<--duration>`` per endpoint, every endpoint once per round, the order
    rotated each round, ``--rounds`` 3 rounds: the baselines and the endpoints share the
    machine's state. Every response must be 2xx.
@@ -42,7 +44,8 @@ does for chromium) and, for ``--profile``, pyinstrument (pinned in requirements-
    database server, and the verdict (ratio >= 50 %). On MariaDB, then each member-list
    endpoint's ceiling: the ratio it would reach doing only its least work (``least_work()``:
    the rows its answer shows, from the best index, nothing else) on top of the baseline's
-   measured CPU per request.
+   measured CPU per request, beside the ratio that least work reached when served (the
+   ``least:`` rows of the report, measured like the endpoints; not counted in the verdict).
 
 The machine caveat: wrk, the workers and the database share 2 cores with whatever else runs;
 absolute figures are noisy, ratios within one run are what this measures.
