@@ -515,16 +515,9 @@ class TestBlocksAndSettingsReadInSearch:
             found = search(viewer, "wren")
         sql = captured.captured_queries[0]["sql"]
 
-        # When: the search's query again, counting the index entries MariaDB reads (as
-        # differences: FLUSH STATUS would commit the test's transaction).
-        counters = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_read_rnd_next')"
-        with connection.cursor() as cursor:
-            cursor.execute(counters)
-            before = {name: int(value) for name, value in cursor.fetchall()}
-            cursor.execute(sql)
-            cursor.fetchall()
-            cursor.execute(counters)
-            read = sum(int(value) - before[name] for name, value in cursor.fetchall())
+        # When: the search's query again, counting the entries MariaDB reads one after another
+        # (through an index, or a table's rows).
+        read = sum(_session_counts(sql, "Handler_read_next", "Handler_read_rnd_next").values())
 
         # Then: the 20 findable ones, having read about as many entries as the matches.
         assert found == _reference(viewer, "wren") and len(found) == 20
@@ -534,6 +527,22 @@ class TestBlocksAndSettingsReadInSearch:
 
 def _pk(user) -> int:
     return user.pk
+
+
+def _session_counts(sql: str, *counters: str) -> dict[str, int]:
+    """How much each of MariaDB's session ``counters`` grew while ``sql`` ran (differences:
+    FLUSH STATUS would commit the test's transaction)."""
+    from django.db import connection
+
+    names = ", ".join(f"'{name}'" for name in counters)
+    show = f"SHOW SESSION STATUS WHERE Variable_name IN ({names})"
+    with connection.cursor() as cursor:
+        cursor.execute(show)
+        before = {name: int(value) for name, value in cursor.fetchall()}
+        cursor.execute(sql)
+        cursor.fetchall()
+        cursor.execute(show)
+        return {name: int(value) - before[name] for name, value in cursor.fetchall()}
 
 
 class TestPrefixOrderIndex:
@@ -578,16 +587,9 @@ class TestPrefixOrderIndex:
             cursor.execute(f"EXPLAIN {sql}")
             columns = [column[0] for column in cursor.description]
             plan = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-            # Index entries read: those the handler returned, and those its pushed condition
-            # (index condition pushdown) looked at and dropped. Counted as differences: FLUSH
-            # STATUS would commit the test's transaction.
-            counters = "SHOW SESSION STATUS WHERE Variable_name IN ('Handler_read_next', 'Handler_icp_attempts')"
-            cursor.execute(counters)
-            before = {name: int(value) for name, value in cursor.fetchall()}
-            cursor.execute(sql)
-            cursor.fetchall()
-            cursor.execute(counters)
-            entries_read = max(int(value) - before[name] for name, value in cursor.fetchall())
+        # Index entries read: those the handler returned, and those its pushed condition (index
+        # condition pushdown) looked at and dropped.
+        entries_read = max(_session_counts(sql, "Handler_read_next", "Handler_icp_attempts").values())
         (users,) = [step for step in plan if step["table"] == "gamification_user"]
         assert users["key"] == "user_search_order", plan
         assert not any("filesort" in (step["Extra"] or "") for step in plan), plan
