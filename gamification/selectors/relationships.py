@@ -11,8 +11,11 @@ each other (every look-up here answers as for an unknown user). Privacy settings
 (``models.safety.PrivacySettings``, no row = the defaults) narrow what friends see (progress),
 what search finds (discoverable) and who appears on boards (on_leaderboards).
 
-Every rule is an EXISTS on a unique index (the pair's, or the settings' primary key), so it adds
-a constant number of queries to any endpoint whatever the number of blocks, friends or members.
+Every rule is an EXISTS on a unique index (the pair's, or the settings' primary key), or a LEFT
+JOIN of the same row, so it adds a constant number of queries to any endpoint whatever the
+number of blocks, friends or members; a rule asked of many users at once names the one user
+as a constant (never ``LEAST``/``GREATEST`` of the pair), so that MariaDB never reads the
+platform's blocks or settings to answer it (``is_blocked_with``).
 """
 
 import datetime as dt
