@@ -13,9 +13,10 @@ what search finds (discoverable) and who appears on boards (on_leaderboards).
 
 Every rule is an EXISTS on a unique index (the pair's, or the settings' primary key), or a LEFT
 JOIN of the same row, so it adds a constant number of queries to any endpoint whatever the
-number of blocks, friends or members; a rule asked of many users at once names the one user
-as a constant (never ``LEAST``/``GREATEST`` of the pair), so that MariaDB never reads the
-platform's blocks or settings to answer it (``is_blocked_with``).
+number of blocks, friends or members. The block rule, which a search asks of every username it
+reads, names the viewer as a constant on each side of the pair (``is_blocked_with``): asked
+through ``LEAST``/``GREATEST`` of the pair, MariaDB read every block of the platform to answer
+it.
 """
 
 import datetime as dt
