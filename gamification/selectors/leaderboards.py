@@ -56,11 +56,10 @@ from gamification.selectors.relationships import (
     is_off_leaderboards,
     is_off_leaderboards_joined,
 )
+from gamification.selectors.users import SUMMARY_FIELDS
 from gamification.timeutils import PERIOD_ALL, period_bounds
 
 MAX_ID = 2**63 - 1
-# Everything UserSummary needs, nothing more (never the email or the password hash).
-SUMMARY_FIELDS = ("id", "username", "name", "avatar_image", "avatar_character_color", "avatar_background_color")
 
 
 # The index each source's values are read through: its rows of one user and kind by time.

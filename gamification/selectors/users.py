@@ -68,7 +68,9 @@ def user_get_visible(*, viewer: User, username: str) -> User:
 _USER_FIELDS = tuple(field.attname for field in User._meta.concrete_fields)
 # What a search result shows of a user (``user_summary_out``, and the Zeeguu-compatible one):
 # the prefix queries read only these (a whole row is twice the client's CPU).
-_SEARCH_FIELDS = ("id", "username", "name", "avatar_image", "avatar_character_color", "avatar_background_color")
+# Everything ``UserSummary`` shows of a user and their id, nothing more (never the email or the
+# password hash): what search results, boards and other lists of users read.
+SUMMARY_FIELDS = ("id", "username", "name", "avatar_image", "avatar_character_color", "avatar_background_color")
 
 
 class SearchResult(NamedTuple):
@@ -175,15 +177,15 @@ def user_search(*, viewer: User, term: str) -> list[SearchResult]:
     matching = _search_candidates(viewer_id=viewer.pk, key=key).annotate(
         name_lower_bin=binary_collation(Lower("name")), name_bin=binary_collation("name")
     )
-    found = matching.filter(condition).values_list(*_SEARCH_FIELDS)[:SEARCH_RESULTS_MAX]
+    found = matching.filter(condition).values_list(*SUMMARY_FIELDS)[:SEARCH_RESULTS_MAX]
     relationships = _relationships_by_id(viewer=viewer, others=[row[0] for row in found])
     return [SearchResult(*row, relationships[row[0]]) for row in found]
 
 
 def _found(viewer: User, row: tuple, friend_streak: FriendStreaksNow) -> SearchResult:
     """A row of ``_PREFIX_SEARCH`` as a result."""
-    summary = row[: len(_SEARCH_FIELDS)]
-    timezone_name, since, length, low_through, high_through, request_id, sender_id, sent_at = row[len(_SEARCH_FIELDS) :]
+    summary = row[: len(SUMMARY_FIELDS)]
+    timezone_name, since, length, low_through, high_through, request_id, sender_id, sent_at = row[len(SUMMARY_FIELDS) :]
     if since is not None:
         user_is_low = summary[0] < viewer.pk
         low_tz, high_tz = (timezone_name, viewer.timezone) if user_is_low else (viewer.timezone, timezone_name)
@@ -199,7 +201,7 @@ def _found(viewer: User, row: tuple, friend_streak: FriendStreaksNow) -> SearchR
 
 def _prefix_search(viewer_id, key, after, lengths):
     """The first 20 users ``user_search`` may show whose username starts with ``key``
-    (``_SEARCH_FIELDS``), in the search's order. Read in that order from the
+    (``SUMMARY_FIELDS``), in the search's order. Read in that order from the
     ``user_search_order`` index (length, then the lower-cased username by code point: the exact
     username is the one of ``key``'s length), one range per length in ``lengths`` (``key``'s to
     the longest a username may have), each match checked (blocks, discoverable) until 20 pass:
@@ -226,7 +228,7 @@ def _prefix_search(viewer_id, key, after, lengths):
             }
         )
         .order_by("username_length", "username_order")
-        .values_list(*_SEARCH_FIELDS, "timezone", *_RELATIONSHIP_COLUMNS)[:SEARCH_RESULTS_MAX]
+        .values_list(*SUMMARY_FIELDS, "timezone", *_RELATIONSHIP_COLUMNS)[:SEARCH_RESULTS_MAX]
     )
 
 

@@ -130,8 +130,8 @@ def _friend_request_obj(*, viewer: User, other: User, relationship: Relationship
 
 
 class SearchResultSerializer(UserWithAvatarSerializer):
-    """A user found by ``/search_users`` (each with ``relationship`` from
-    ``selectors.users.users_with_relationship``; the context holds the ``viewer``)."""
+    """A user found by ``/search_users`` (a ``selectors.users.SearchResult``, with its
+    ``relationship``; the context holds the ``viewer``)."""
 
     friendship = serializers.SerializerMethodField()
     friend_request = serializers.SerializerMethodField()
